@@ -1,0 +1,91 @@
+# Rotten Potatoes: every command an operator, a developer or Jenkins runs.
+# Targets that need Python bootstrap the project's virtualenv at .venv first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+VENV_STAMP := $(VENV)/.installed
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The venv's bin first, so `python`, `dvc` and `mlflow` in DVC stages and tests are the pinned ones.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+DATA_VERSION ?= 2
+MODEL_ALIAS ?= champion
+MODEL_OUT ?= build/model
+# Where `make data-remote` keeps DVC's local remote: outside the work tree, per user.
+DVC_REMOTE_DIR ?= $(HOME)/.local/share/rotten-potatoes/dvc-store
+TEST_RESULTS := build/test-results
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) --constraint constraints.txt --editable '.[ml,dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(VENV_STAMP) ## Create or update .venv from pyproject.toml and constraints.txt
+
+.PHONY: lint
+lint: $(VENV_STAMP) ## ruff (lint and format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: unit
+unit: $(VENV_STAMP) ## Fast tests (no servers, no subprocess pipelines)
+	$(BIN)/python -m pytest -m "not integration" --junitxml=$(TEST_RESULTS)/unit.xml
+
+.PHONY: check
+check: lint unit ## Lint and unit tests: the quick loop (under 3 minutes)
+
+.PHONY: integration
+integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
+	$(BIN)/python -m pytest -m integration --junitxml=$(TEST_RESULTS)/integration.xml
+
+.PHONY: test
+test: lint ## Everything that runs offline; what .ci/run calls
+	$(BIN)/python -m pytest --junitxml=$(TEST_RESULTS)/all.xml
+
+.PHONY: data
+data: $(VENV_STAMP) ## Prepare data version DATA_VERSION (1 or 2) into data/
+	$(BIN)/python -m ml.data --version $(DATA_VERSION)
+
+.PHONY: data-remote
+data-remote: $(VENV_STAMP) ## Configure a local DVC default remote at DVC_REMOTE_DIR
+	install -d -m 2775 "$(DVC_REMOTE_DIR)"
+	$(BIN)/dvc remote add --local --default --force local "$(DVC_REMOTE_DIR)"
+	@echo "DVC remote 'local' -> $(DVC_REMOTE_DIR) (in .dvc/config.local, not committed)"
+
+.PHONY: pipeline
+pipeline: $(VENV_STAMP) ## dvc repro: prepare -> train -> evaluate
+	$(BIN)/dvc repro
+
+.PHONY: promote
+promote: $(VENV_STAMP) ## The gate: move @champion to @candidate if it passes
+	$(BIN)/python -m ml.promote
+
+.PHONY: export
+export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
+	$(BIN)/python -m ml.export --alias $(MODEL_ALIAS) --out $(MODEL_OUT)
+
+.PHONY: bench
+bench: $(VENV_STAMP) ## Training and prediction benchmarks (see docs/benchmarks.md)
+	$(BIN)/python bench/train.py
+
+.PHONY: lock
+lock: $(VENV_STAMP) ## Re-pin constraints.txt from the current venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^rotten-potatoes' > constraints.txt
+
+.PHONY: clean
+clean: ## Remove build outputs and caches (keeps .venv, data and MLflow history)
+	rm -rf build .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
