@@ -29,7 +29,7 @@ help: ## List the targets
 $(VENV_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) --constraint constraints.txt --editable '.[ml,dev]'
+	$(PIP_INSTALL) --constraint constraints.txt --editable '.[ml,dev,ops]'
 	touch $@
 
 .PHONY: venv
