@@ -35,10 +35,20 @@ $(VENV_STAMP): pyproject.toml constraints.txt
 .PHONY: venv
 venv: $(VENV_STAMP) ## Create or update .venv from pyproject.toml and constraints.txt
 
+PLAYBOOKS := site.yml $(wildcard playbooks/*.yml)
+ROLES_WITH_MOLECULE := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
+export RP_PIP_CACHE_DIR ?= $(HOME)/.cache/rotten-potatoes/pip
+
 .PHONY: lint
-lint: $(VENV_STAMP) ## ruff (lint and format check)
+lint: $(VENV_STAMP) ## ruff, yamllint, ansible-lint (production profile) and playbook syntax checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint
+	@for playbook in $(PLAYBOOKS); do \
+	  $(BIN)/ansible-playbook --syntax-check -i inventories/local "$$playbook" >/dev/null || exit 1; \
+	  $(BIN)/ansible-playbook --syntax-check -i inventories/sandbox "$$playbook" >/dev/null || exit 1; \
+	done; echo "syntax-check: $(words $(PLAYBOOKS)) playbooks OK with both inventories"
 
 .PHONY: unit
 unit: $(VENV_STAMP) ## Fast tests (no servers, no subprocess pipelines)
@@ -52,8 +62,45 @@ integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
 	$(BIN)/python -m pytest -m integration --junitxml=$(TEST_RESULTS)/integration.xml
 
 .PHONY: test
-test: lint ## Everything that runs offline; what .ci/run calls
+test: lint images ## Everything that runs offline; what .ci/run calls
 	$(BIN)/python -m pytest --junitxml=$(TEST_RESULTS)/all.xml
+	$(MAKE) molecule
+
+.PHONY: docker-engine
+docker-engine: ## Make sure a Docker engine runs (installs Debian's docker.io if none)
+	scripts/ensure-docker.sh
+
+.PHONY: images
+images: docker-engine ## Build (or reuse) the offline base images: systemd test host, Python base
+	scripts/build-base-images.sh all
+
+.PHONY: molecule
+molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all but `online`), one at a time
+	@mkdir -p "$(RP_PIP_CACHE_DIR)"
+	@set -e; export RP_SYSTEMD_IMAGE="$$(scripts/build-base-images.sh systemd)"; \
+	for role in $(ROLES_WITH_MOLECULE); do \
+	  for scenario in $$(ls roles/$$role/molecule | grep -vx online); do \
+	    echo "==> molecule: $$role/$$scenario"; \
+	    (cd roles/$$role && MOLECULE_HOST_NAME="rp-$$role-$$scenario" $(CURDIR)/$(BIN)/molecule test -s "$$scenario"); \
+	  done; \
+	done
+
+.PHONY: test-online
+test-online: $(VENV_STAMP) images ## The `online` Molecule scenarios (needs internet: docker.com, dl.k8s.io, ...)
+	@set -e; export RP_SYSTEMD_IMAGE="$$(scripts/build-base-images.sh systemd)"; \
+	for role in $(ROLES_WITH_MOLECULE); do \
+	  if [ -d roles/$$role/molecule/online ]; then \
+	    (cd roles/$$role && MOLECULE_HOST_NAME="rp-$$role-online" $(CURDIR)/$(BIN)/molecule test -s online); \
+	  fi; \
+	done
+
+.PHONY: sandbox
+sandbox: $(VENV_STAMP) images ## Create the disposable sandbox host (a systemd container)
+	$(BIN)/ansible-playbook playbooks/sandbox.yml -i inventories/sandbox
+
+.PHONY: sandbox-down
+sandbox-down: $(VENV_STAMP) ## Destroy the sandbox host and its volume
+	$(BIN)/ansible-playbook playbooks/sandbox.yml -i inventories/sandbox -e sandbox_state=absent
 
 .PHONY: data
 data: $(VENV_STAMP) ## Prepare data version DATA_VERSION (1 or 2) into data/

@@ -20,8 +20,11 @@ PYTHON_PACKAGES="python3,python3-venv,python3-pip,python-is-python3,ca-certifica
 
 log() { printf 'build-base-images: %s\n' "$*" >&2; }
 
+# Bump when the way a root filesystem is prepared changes (not for comments or logging).
+RECIPE_REVISION=1
+
 recipe_tag() {  # $1 = package list, $2 = image kind: a short hash of everything that shapes the image
-  printf '%s|%s|%s|%s\n' "$SUITE" "$1" "$2" "$(sha256sum "$0" | cut -c1-16)" | sha256sum | cut -c1-12
+  printf '%s|%s|%s|%s|%s\n' "$SUITE" "$1" "$2" "$RECIPE_REVISION" "$DEBIAN_MIRROR" | sha256sum | cut -c1-12
 }
 
 write_sources() {  # deb822 sources with updates and security, like a freshly installed system
@@ -69,7 +72,12 @@ build() {  # $1 = kind
   fi
   tarball="$CACHE_DIR/${kind}-${SUITE}-${tag}.tar"
   if [ ! -s "$tarball" ]; then
-    command -v debootstrap >/dev/null || { log "debootstrap is not installed (apt-get install debootstrap)"; exit 1; }
+    if ! command -v debootstrap >/dev/null; then
+      [ "$(id -u)" -eq 0 ] || { log "debootstrap is not installed (apt-get install debootstrap)"; exit 1; }
+      log "installing debootstrap"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+    fi
     local root
     root=$(mktemp -d "${TMPDIR:-/tmp}/rp-rootfs.XXXXXX")
     trap 'rm -rf "$root"' RETURN

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,66 +63,6 @@ def project(tmp_path: Path) -> Path:
     """An empty project folder with the test parameters."""
     write_params(tmp_path)
     return tmp_path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_http(url: str, deadline_seconds: float, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http only
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer within {deadline_seconds} s")
-
-
-@pytest.fixture(scope="session")
-def mlflow_server(
-    tmp_path_factory: pytest.TempPathFactory, venv_bin: Path, subprocess_env: dict[str, str]
-) -> Iterator[str]:
-    """A real tracking server on 127.0.0.1: sqlite backend, proxied artifact store."""
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    log_file = (root / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(venv_bin / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{root / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(root / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=subprocess_env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{uri}/health", 120, process)
-        yield uri
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log_file.close()
 
 
 def run_module(

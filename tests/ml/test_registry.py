@@ -20,7 +20,8 @@ from tests.ml.conftest import GOOD_VERSION, WEAK_VERSION, run_module, write_para
 
 pytestmark = pytest.mark.integration
 
-MODEL = "imdb-sentiment"
+# Its own registered model, so other suites sharing the server cannot disturb the sequence.
+MODEL = "imdb-sentiment-registry-test"
 CARD_KEYS = {
     "name",
     "version",
@@ -35,7 +36,7 @@ CARD_KEYS = {
 
 @pytest.fixture(scope="module")
 def server_env(mlflow_server: str, subprocess_env: dict[str, str]) -> dict[str, str]:
-    return {**subprocess_env, "MLFLOW_TRACKING_URI": mlflow_server}
+    return {**subprocess_env, "MLFLOW_TRACKING_URI": mlflow_server, "RP_MODEL_NAME": MODEL}
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +170,7 @@ def test_export_of_a_missing_alias_names_the_aliases(workdir: Path, server_env: 
 
 
 def test_unreachable_server_fails_fast_naming_it(workdir: Path, subprocess_env: dict) -> None:
-    from tests.ml.conftest import free_port
+    from tests.conftest import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     env = {**subprocess_env, "MLFLOW_TRACKING_URI": url}
