@@ -107,10 +107,11 @@ data: $(VENV_STAMP) ## Prepare data version DATA_VERSION (1 or 2) into data/
 	$(BIN)/python -m ml.data --version $(DATA_VERSION)
 
 .PHONY: data-remote
-data-remote: $(VENV_STAMP) ## Configure a local DVC default remote at DVC_REMOTE_DIR
-	install -d -m 2775 "$(DVC_REMOTE_DIR)"
-	$(BIN)/dvc remote add --local --default --force local "$(DVC_REMOTE_DIR)"
-	@echo "DVC remote 'local' -> $(DVC_REMOTE_DIR) (in .dvc/config.local, not committed)"
+data-remote: $(VENV_STAMP) ## Configure a local DVC default remote at DVC_REMOTE_DIR (servers: role dvc_remote)
+	install -d -m 2770 "$(DVC_REMOTE_DIR)"
+	$(BIN)/dvc remote add --local --default --force storage "$(DVC_REMOTE_DIR)"
+	$(BIN)/dvc remote modify --local storage shared group
+	@echo "DVC remote 'storage' -> $(DVC_REMOTE_DIR) (in .dvc/config.local, not committed)"
 
 .PHONY: pipeline
 pipeline: $(VENV_STAMP) ## dvc repro: prepare -> train -> evaluate
