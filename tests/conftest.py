@@ -100,3 +100,27 @@ def mlflow_server(
         except subprocess.TimeoutExpired:
             process.kill()
         log_file.close()
+
+
+@pytest.fixture(scope="session")
+def exported_model(
+    tmp_path_factory: pytest.TempPathFactory, subprocess_env: dict[str, str]
+) -> Path:
+    """A real export (``ml.export``) of a small champion, for the service's tests.
+
+    Trained on 3,000 reviews with the embedded sqlite MLflow store, promoted through the real
+    gate, then exported exactly as the image build does.
+    """
+    from tests.ml.conftest import run_module, write_params
+
+    project = tmp_path_factory.mktemp("model-project")
+    write_params(project)
+    for module, *args in (
+        ("ml.data", "--version", "1"),
+        ("ml.train",),
+        ("ml.promote",),
+        ("ml.export", "--alias", "champion", "--out", "build/model"),
+    ):
+        result = run_module(module, *args, cwd=project, env=subprocess_env)
+        assert result.returncode == 0, f"{module}: {result.stderr}"
+    return project / "build" / "model"

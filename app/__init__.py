@@ -1,0 +1,1 @@
+"""Rotten Potatoes applications: the prediction service (backend) and the web page (frontend)."""

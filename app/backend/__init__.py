@@ -1,0 +1,1 @@
+"""The prediction service: ``uvicorn --factory app.backend.main:create_app``."""

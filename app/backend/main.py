@@ -1,0 +1,58 @@
+"""The application factory: ``uvicorn --factory app.backend.main:create_app``.
+
+Nothing happens at import time. ``create_app`` reads the settings and wires routes and
+middleware; the lifespan loads the model, opens the spool and the database, and starts the
+flusher (and the Elasticsearch shipper when ES_URL is set).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.backend.logs import configure_logging
+from app.backend.middleware import ServiceMiddleware
+from app.backend.routes import feedback, ops, predict, predictions
+from app.backend.services import build_services
+from app.backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Movie-review sentiment (Rotten Potatoes). Every prediction is recorded with its model "
+    "version and latency; records survive database outages through a local spool."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings)
+        app.state.services = services
+        log.info("ready=%s", services.predictor is not None)
+        try:
+            yield
+        finally:
+            services.close()
+            del app.state.services
+
+    app = FastAPI(
+        title="Sentiment Analysis API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    for module in (predict, feedback, predictions, ops):
+        app.include_router(module.router)
+    app.add_middleware(
+        ServiceMiddleware,
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return app

@@ -1,0 +1,107 @@
+"""Prometheus metrics, in a registry per app (no process globals).
+
+- ``rp_http_requests_total{route,method,status}`` and
+  ``rp_http_request_duration_seconds{route,method,status}`` (histogram);
+- ``rp_predictions_total{label}``;
+- ``rp_prediction_records_spooled_total``, ``rp_prediction_records_flushed_total`` (stored in the
+  database), ``rp_spool_pending`` (events not yet stored), ``rp_database_up``;
+- ``rp_log_records_dropped_total``, ``rp_log_records_shipped_total``;
+- ``rp_model_loaded{version}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _RuntimeCollector(Collector):
+    """Values owned by the spool, flusher and shipper, read at scrape time."""
+
+    def __init__(self, read: Callable[[], dict[str, Any]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Any]:
+        values = self.read()
+        yield CounterMetricFamily(
+            "rp_prediction_records_spooled",
+            "Records appended to the local spool",
+            value=values.get("spooled", 0),
+        )
+        yield CounterMetricFamily(
+            "rp_prediction_records_flushed",
+            "Records stored in the database",
+            value=values.get("flushed", 0),
+        )
+        yield GaugeMetricFamily(
+            "rp_spool_pending",
+            "Spool events not yet in the database",
+            value=values.get("pending", 0),
+        )
+        yield GaugeMetricFamily(
+            "rp_database_up",
+            "1 when the last database contact succeeded",
+            value=values.get("database_up", 0),
+        )
+        yield CounterMetricFamily(
+            "rp_log_records_dropped",
+            "Log records the Elasticsearch shipper dropped",
+            value=values.get("log_dropped", 0),
+        )
+        yield CounterMetricFamily(
+            "rp_log_records_shipped",
+            "Log records Elasticsearch accepted",
+            value=values.get("log_shipped", 0),
+        )
+        model = GaugeMetricFamily("rp_model_loaded", "1 when a model is loaded", labels=["version"])
+        model.add_metric([str(values.get("model_version", ""))], values.get("model_loaded", 0))
+        yield model
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._requests = Counter(
+            "rp_http_requests",
+            "HTTP requests",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "rp_http_request_duration_seconds",
+            "HTTP request latency",
+            ["route", "method", "status"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self._predictions = Counter(
+            "rp_predictions", "Predictions served, by label", ["label"], registry=self.registry
+        )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._label_children = {
+            label: self._predictions.labels(label) for label in ("positive", "negative")
+        }
+
+    def bind_runtime(self, read: Callable[[], dict[str, Any]]) -> None:
+        self.registry.register(_RuntimeCollector(read))
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self._requests.labels(route, method, str(status)),
+                self._latency.labels(route, method, str(status)),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_prediction(self, label: str, count: int = 1) -> None:
+        self._label_children[label].inc(count)

@@ -1,0 +1,145 @@
+"""One pure-ASGI middleware: API key, body-size limit, then the access log line and metrics.
+
+Pure ASGI (no BaseHTTPMiddleware) keeps the per-request overhead to a few microseconds.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.backend.logs import ACCESS_LOGGER, utc_timestamp
+
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/openapi.json", "/redoc"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def _send_error(send: Send, status: int, detail: str) -> None:
+    body = orjson.dumps({"detail": detail})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ServiceMiddleware:
+    def __init__(self, app: ASGIApp, api_key: str | None, max_body_bytes: int) -> None:
+        self.app = app
+        self.api_key = api_key.encode() if api_key else None
+        self.max_body_bytes = max_body_bytes
+        self.access = logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        info: dict[str, Any] = {}
+        scope["rp"] = info
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            rejection = self._check_headers(scope)
+            if rejection is None and scope["method"] in BODY_METHODS:
+                receive, rejection = await self._buffer_body(receive)
+            if rejection is not None:
+                status = rejection[0]
+                await _send_error(send, *rejection)
+                return
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, info, status, time.perf_counter() - started)
+
+    def _check_headers(self, scope: Scope) -> tuple[int, str] | None:
+        presented: bytes | None = None
+        length: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-api-key":
+                presented = value
+            elif name == b"content-length":
+                length = value
+        if (
+            self.api_key is not None
+            and scope["path"] not in OPEN_PATHS
+            and not hmac.compare_digest(presented or b"", self.api_key)
+        ):
+            return 401, "missing or invalid X-API-Key header"
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                return 400, "invalid Content-Length header"
+            if declared > self.max_body_bytes:
+                return 413, f"request body over {self.max_body_bytes} bytes"
+        return None
+
+    async def _buffer_body(self, receive: Receive) -> tuple[Receive, tuple[int, str] | None]:
+        """Read the whole body (bounded) before any parsing; replay it to the app."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                chunks = []
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return receive, (413, f"request body over {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay, None
+
+    def _record(self, scope: Scope, info: dict[str, Any], status: int, seconds: float) -> None:
+        route = scope.get("route")
+        route_path = getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        app = scope.get("app")
+        services = getattr(getattr(app, "state", None), "services", None) if app else None
+        if services is not None:
+            services.metrics.observe_request(route_path, method, status, seconds)
+        fields = {
+            "request_id": info.get("request_id") or uuid.uuid4().hex,
+            "route": route_path,
+            "method": method,
+            "status": status,
+            "latency_ms": round(seconds * 1000, 3),
+            "model_version": info.get("model_version"),
+            "label": info.get("label"),
+            "probability": info.get("probability"),
+        }
+        if "count" in info:
+            fields["count"] = info["count"]
+        self.access.info("%s %s %d", method, route_path, status, extra={"fields": fields})
+        if services is not None and services.shipper is not None:
+            services.shipper.submit({"@timestamp": utc_timestamp(), "message": "request", **fields})

@@ -1,0 +1,45 @@
+"""POST /feedback: the user's correct label, stored with the prediction (through the spool)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.backend.routes.deps import services
+from app.backend.schemas import FeedbackOut, FeedbackRequest, error_responses
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["predictions"])
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    responses=error_responses(400, 401, 404, 413, 503),
+    summary="Record the correct label for a prediction",
+    description="Works for predictions still waiting in the spool too. 503 only when the "
+    "request_id is not spooled and the database cannot be asked.",
+)
+def feedback(body: FeedbackRequest, request: Request) -> FeedbackOut:
+    svc = services(request)
+    known = svc.spool.has_prediction(body.request_id)
+    if not known:
+        try:
+            known = svc.database.exists(body.request_id)
+        except SQLAlchemyError as error:
+            log.warning("feedback lookup failed: %s", str(error).splitlines()[0])
+            raise HTTPException(
+                status_code=503, detail="database unavailable; cannot look up request_id, retry"
+            ) from None
+    if not known:
+        raise HTTPException(status_code=404, detail=f"unknown request_id {body.request_id}")
+    svc.spool.append_feedback(
+        body.request_id, body.correct_label, datetime.now(UTC).isoformat(timespec="microseconds")
+    )
+    svc.flusher.wake()
+    return FeedbackOut(
+        request_id=body.request_id, correct_label=body.correct_label, status="recorded"
+    )

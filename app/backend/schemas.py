@@ -1,0 +1,113 @@
+"""Request and response bodies. Strict: no coercion, no extra fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_TEXT_CHARS = 20_000
+MAX_BATCH = 256
+REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
+# "Not blank": at least one character outside this explicit whitespace set, which reads the same
+# in Python and ECMA regex dialects (their \s differ), so the schema's pattern matches the check.
+_NON_BLANK = re.compile(
+    r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
+
+
+def _not_blank(value: str) -> str:
+    if _NON_BLANK.search(value) is None:
+        raise ValueError("text must not be blank (whitespace only)")
+    return value
+
+
+ReviewText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="a movie review, 1-20,000 chars, not only whitespace",
+        json_schema_extra={"pattern": _NON_BLANK.pattern},
+    ),
+    AfterValidator(_not_blank),
+]
+SentimentLabel = Literal["positive", "negative"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PredictRequest(StrictModel):
+    text: ReviewText
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"text": "A wonderful film, I loved every minute."}]}
+    )
+
+
+class BatchRequest(StrictModel):
+    texts: list[ReviewText] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PredictionOut(BaseModel):
+    label: SentimentLabel
+    probability: float = Field(ge=0, le=1, description="probability of the returned label")
+    positive_probability: float = Field(ge=0, le=1, description="probability of 'positive'")
+    model_version: str
+    request_id: str = Field(pattern=REQUEST_ID_PATTERN, description="uuid4 hex")
+
+
+class FeedbackRequest(StrictModel):
+    request_id: str = Field(pattern=REQUEST_ID_PATTERN, description="from a prediction")
+    correct_label: SentimentLabel
+
+
+class FeedbackOut(BaseModel):
+    request_id: str
+    correct_label: SentimentLabel
+    status: Literal["recorded"]
+
+
+class StoredPrediction(BaseModel):
+    request_id: str
+    text: str | None
+    text_sha256: str
+    text_length: int
+    label: SentimentLabel
+    probability: float
+    positive_probability: float
+    model_name: str
+    model_version: str
+    latency_ms: float
+    created_at: str
+    feedback_label: SentimentLabel | None
+    feedback_at: str | None
+    stored: bool = Field(description="false while the record waits in the local spool")
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    model: dict[str, Any]
+    database: dict[str, Any]
+    log_shipper: dict[str, Any]
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the plain ``{"detail": str}`` errors."""
+    reasons = {
+        400: "Malformed body (not parseable)",
+        401: "Missing or wrong X-API-Key",
+        404: "Unknown request_id",
+        413: "Body larger than MAX_BODY_BYTES",
+        503: "No model loaded, or the prediction could not be recorded",
+    }
+    return {code: {"model": ErrorOut, "description": reasons[code]} for code in codes}

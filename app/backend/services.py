@@ -1,0 +1,124 @@
+"""Everything the lifespan builds and tears down: model, spool, database, flusher, shipper."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.backend.flusher import Flusher
+from app.backend.logs import EsShipper
+from app.backend.metrics import Metrics
+from app.backend.model import ModelLoadError, Predictor, load_folder, load_uri
+from app.backend.settings import Settings
+from app.backend.spool import Spool
+from app.backend.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    spool: Spool
+    database: Database
+    flusher: Flusher
+    predictor: Predictor | None = None
+    model_error: str | None = None
+    shipper: EsShipper | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def runtime_values(self) -> dict[str, Any]:
+        return {
+            "spooled": self.spool.appended,
+            "flushed": self.flusher.flushed,
+            "pending": self.spool.depth,
+            "database_up": 1 if self.flusher.healthy else 0,
+            "log_dropped": self.shipper.dropped if self.shipper else 0,
+            "log_shipped": self.shipper.shipped if self.shipper else 0,
+            "model_loaded": 1 if self.predictor else 0,
+            "model_version": self.predictor.version if self.predictor else "",
+        }
+
+    def model_state(self) -> dict[str, Any]:
+        if self.predictor is None:
+            return {"status": "not loaded", "error": self.model_error or "no model configured"}
+        return {"status": "loaded", "name": self.predictor.name, "version": self.predictor.version}
+
+    def shipper_state(self) -> dict[str, Any]:
+        return {"status": "disabled"} if self.shipper is None else self.shipper.state()
+
+    def close(self) -> None:
+        left = self.flusher.stop(self.settings.shutdown_flush_seconds)
+        if left:
+            log.warning(
+                "%d spooled events left in %s; flushed on next start", left, self.spool.path
+            )
+        if self.shipper is not None:
+            self.shipper.stop()
+        self.spool.close()
+        self.database.dispose()
+
+
+def load_predictor(settings: Settings) -> tuple[Predictor | None, str | None]:
+    """The model from MODEL_PATH, else MODEL_URI; a failure is logged and means not ready."""
+    try:
+        if settings.model_path is not None:
+            predictor = load_folder(settings.model_path)
+        elif settings.model_uri:
+            predictor = load_uri(
+                settings.model_uri, settings.mlflow_tracking_uri, settings.data_dir / "models"
+            )
+        else:
+            message = "no model configured: set MODEL_PATH (an ml.export folder) or MODEL_URI"
+            log.error(message)
+            return None, message
+    except ModelLoadError as error:
+        log.error("model not loaded: %s", error)
+        return None, str(error)
+    log.info("model %s version %s loaded", predictor.name, predictor.version)
+    return predictor, None
+
+
+def build_services(settings: Settings) -> Services:
+    metrics = Metrics()
+    spool = Spool(settings.resolved_spool_path, settings.spool_synchronous)
+    database = Database(settings.resolved_database_url, settings.db_connect_timeout_seconds)
+    flusher = Flusher(
+        spool,
+        database,
+        batch_size=settings.flush_batch_size,
+        interval=settings.flush_interval_seconds,
+        max_backoff=settings.flush_max_backoff_seconds,
+        migrate=settings.migrate_on_start,
+    )
+    shipper = None
+    if settings.es_url:
+        shipper = EsShipper(
+            settings.es_url,
+            username=settings.es_username,
+            password=settings.es_password.get_secret_value() if settings.es_password else None,
+            index_prefix=settings.es_index_prefix,
+            queue_size=settings.es_queue_size,
+            batch_size=settings.es_batch_size,
+            flush_seconds=settings.es_flush_seconds,
+            timeout=settings.es_timeout_seconds,
+        )
+    predictor, error = load_predictor(settings)
+    services = Services(
+        settings=settings,
+        metrics=metrics,
+        spool=spool,
+        database=database,
+        flusher=flusher,
+        predictor=predictor,
+        model_error=error,
+        shipper=shipper,
+    )
+    metrics.bind_runtime(services.runtime_values)
+    flusher.prepare()
+    flusher.start()
+    if shipper is not None:
+        shipper.start()
+    return services

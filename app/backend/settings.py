@@ -1,0 +1,68 @@
+"""Configuration of the prediction service, all of it from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var/backend")
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Environment variable names are the field names, upper-case."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    # The model: an export folder (preferred, baked into the image) or a registry URI.
+    model_path: Path | None = Field(default=None, description="export folder of ml.export")
+    model_uri: str | None = Field(default=None, description="e.g. models:/imdb-sentiment@champion")
+    mlflow_tracking_uri: str | None = None
+
+    # Storage.
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="spool, sqlite db, downloads")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<DATA_DIR>/predictions.db"
+    )
+    spool_path: Path | None = Field(default=None, description="default <DATA_DIR>/spool.sqlite3")
+    spool_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    store_text: bool = Field(default=True, description="false: keep only sha256 + length")
+    migrate_on_start: bool = True
+    flush_batch_size: int = Field(default=500, ge=1, le=10_000)
+    flush_interval_seconds: float = Field(default=0.2, gt=0)
+    flush_max_backoff_seconds: float = Field(default=10.0, gt=0)
+    shutdown_flush_seconds: float = Field(default=5.0, ge=0)
+    db_connect_timeout_seconds: int = Field(default=3, ge=1)
+
+    # HTTP.
+    api_key: SecretStr | None = None
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+    # Logs.
+    log_level: str = "INFO"
+    log_json: bool = True
+    es_url: str | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_index_prefix: str = "rotten_potatoes_logs"
+    es_queue_size: int = Field(default=10_000, ge=1)
+    es_batch_size: int = Field(default=500, ge=1)
+    es_flush_seconds: float = Field(default=1.0, gt=0)
+    es_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("model_uri", "mlflow_tracking_uri", "database_url", "es_url", "api_key")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            return value if value.get_secret_value() else None
+        return value or None
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'predictions.db'}"
+
+    @property
+    def resolved_spool_path(self) -> Path:
+        return self.spool_path or self.data_dir / "spool.sqlite3"

@@ -1,0 +1,136 @@
+"""The predictions database (DATABASE_URL): idempotent batch writes, lookups, recent rows.
+
+Only the flusher writes here, never the request path. Inserts are ``ON CONFLICT (request_id) DO
+NOTHING``, so replaying a batch after a crash between commit and spool delete never duplicates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from app.backend import migrate
+from app.backend.spool import Event
+from app.backend.tables import predictions
+
+_COLUMNS = (
+    "request_id",
+    "text",
+    "text_sha256",
+    "text_length",
+    "label",
+    "probability",
+    "positive_probability",
+    "model_name",
+    "model_version",
+    "latency_ms",
+    "created_at",
+    "feedback_label",
+    "feedback_at",
+)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # sqlite hands back naive datetimes
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def make_engine(url: str, connect_timeout: int = 3) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = connect_timeout
+    return create_engine(url, pool_pre_ping=True, pool_size=2, connect_args=connect_args)
+
+
+class Database:
+    def __init__(self, url: str, connect_timeout: int = 3) -> None:
+        self.engine = make_engine(url, connect_timeout)
+        self.dialect = self.engine.dialect.name
+
+    def migrate(self) -> None:
+        migrate.upgrade(self.engine)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def _insert(self) -> Any:  # noqa: ANN401 - a dialect-specific Insert
+        if self.dialect == "postgresql":
+            return postgresql.insert(predictions).on_conflict_do_nothing(
+                index_elements=["request_id"]
+            )
+        if self.dialect == "sqlite":
+            return sqlite.insert(predictions).on_conflict_do_nothing(index_elements=["request_id"])
+        raise RuntimeError(f"unsupported database dialect {self.dialect}")
+
+    def apply(self, events: list[Event]) -> None:
+        """Write a batch of spool events in one transaction: predictions, then feedback in order."""
+        rows = []
+        for event in events:
+            if event.kind == "prediction":
+                row = {key: event.payload.get(key) for key in _COLUMNS}
+                row["created_at"] = _parse_time(row["created_at"])
+                row["feedback_at"] = _parse_time(row["feedback_at"])
+                rows.append(row)
+        with self.engine.begin() as connection:
+            if rows:
+                connection.execute(self._insert(), rows)
+            for event in events:
+                if event.kind == "feedback":
+                    connection.execute(
+                        update(predictions)
+                        .where(predictions.c.request_id == event.request_id)
+                        .values(
+                            feedback_label=event.payload["feedback_label"],
+                            feedback_at=_parse_time(event.payload["feedback_at"]),
+                        )
+                    )
+
+    def exists(self, request_id: str) -> bool:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(predictions.c.id).where(predictions.c.request_id == request_id)
+            ).first()
+        return found is not None
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(select(func.count()).select_from(predictions)).scalar_one()
+            )
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        query = (
+            select(*(predictions.c[name] for name in _COLUMNS))
+            .order_by(predictions.c.created_at.desc(), predictions.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            result = connection.execute(query).mappings().all()
+        records = []
+        for row in result:
+            record = dict(row)
+            record["created_at"] = format_time(record["created_at"])
+            record["feedback_at"] = format_time(record["feedback_at"])
+            records.append(record)
+        return records
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,124 @@
+"""The spool and the flusher: order, idempotency, outage and recovery, shutdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.backend.flusher import Flusher
+from app.backend.spool import Event, Spool
+from app.backend.storage import Database
+from tests.app.backend.conftest import wait_until
+
+
+def record(request_id: str, created_at: str = "2026-01-01T00:00:00.000000+00:00") -> dict:
+    return {
+        "request_id": request_id,
+        "text": "t",
+        "text_sha256": "0" * 64,
+        "text_length": 1,
+        "label": "positive",
+        "probability": 0.9,
+        "positive_probability": 0.9,
+        "model_name": "m",
+        "model_version": "1",
+        "latency_ms": 1.0,
+        "created_at": created_at,
+        "feedback_label": None,
+        "feedback_at": None,
+    }
+
+
+def test_spool_persists_in_order(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3")
+    spool.append_predictions([record("a")])
+    spool.append_predictions([record("b"), record("c")])
+    spool.append_feedback("a", "negative", "2026-01-01T00:00:01+00:00")
+    assert spool.depth == 4
+    spool.close()
+
+    reopened = Spool(tmp_path / "spool.sqlite3")
+    assert reopened.depth == 4
+    events = reopened.peek(10)
+    assert [(e.kind, e.request_id) for e in events] == [
+        ("prediction", "a"), ("prediction", "b"), ("prediction", "c"), ("feedback", "a"),
+    ]  # fmt: skip
+    assert reopened.has_prediction("b")
+    assert not reopened.has_prediction("zz")
+    recent = reopened.recent_predictions(2)
+    assert [r["request_id"] for r in recent] == ["c", "b"]
+    assert reopened.recent_predictions(5)[-1]["feedback_label"] == "negative"
+    assert reopened.delete_through(events[1].seq) == 2
+    assert reopened.depth == 2
+    reopened.close()
+
+
+def test_replayed_batch_never_duplicates(tmp_path: Path) -> None:
+    """A crash between the database commit and the spool delete replays the batch: no dupes."""
+    database = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    database.migrate()
+    events = [Event(1, "prediction", "a", record("a")), Event(2, "prediction", "b", record("b"))]
+    database.apply(events)
+    database.apply(events)
+    feedback = {"feedback_label": "negative", "feedback_at": "2026-01-02T00:00:00+00:00"}
+    database.apply([Event(3, "feedback", "a", feedback)])
+    assert database.count() == 2
+    rows = {r["request_id"]: r for r in database.recent(10)}
+    assert rows["a"]["feedback_label"] == "negative"
+    database.dispose()
+
+
+class FlakyDatabase:
+    """Wraps a real database; fails while ``down`` is set."""
+
+    def __init__(self, inner: Database) -> None:
+        self.inner = inner
+        self.down = True
+
+    def _check(self) -> None:
+        if self.down:
+            raise ConnectionError("database down")
+
+    def migrate(self) -> None:
+        self._check()
+        self.inner.migrate()
+
+    def ping(self) -> None:
+        self._check()
+
+    def apply(self, events: list[Event]) -> None:
+        self._check()
+        self.inner.apply(events)
+
+
+def test_flusher_backs_off_then_drains(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3")
+    inner = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    database = FlakyDatabase(inner)
+    flusher = Flusher(spool, database, batch_size=7, interval=0.02, max_backoff=0.1)  # type: ignore
+    flusher.start()
+    for index in range(25):
+        spool.append_predictions([record(f"r{index:02d}")])
+    wait_until(lambda: flusher.failures >= 2, 5, "flusher retried")
+    assert flusher.state()["status"] == "degraded"
+    assert flusher.state()["spooled"] == 25
+    database.down = False
+    wait_until(lambda: spool.depth == 0, 5, "spool drained")
+    assert flusher.state() == {"status": "ok", "spooled": 0}
+    assert flusher.flushed == 25
+    assert inner.count() == 25
+    assert flusher.stop(1.0) == 0
+    spool.close()
+    inner.dispose()
+
+
+def test_shutdown_leaves_unflushable_records_in_spool(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite3")
+    inner = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    database = FlakyDatabase(inner)
+    flusher = Flusher(spool, database, interval=0.02, max_backoff=0.05)  # type: ignore[arg-type]
+    flusher.start()
+    spool.append_predictions([record("x"), record("y")])
+    assert flusher.stop(0.5) == 2
+    spool.close()
+    assert Spool(tmp_path / "spool.sqlite3").depth == 2
+    inner.dispose()
