@@ -1,0 +1,1 @@
+"""The Streamlit web page of Rotten Potatoes (``streamlit run app/frontend/app.py``)."""

@@ -1,0 +1,174 @@
+"""The real page in headless Chromium, backed by the real API serving a real exported model."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, free_port, wait_for_http
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = REPO_ROOT / "build" / "test-results" / "frontend-e2e.png"
+POSITIVE_REVIEW = (
+    "An absolutely wonderful film. The acting is superb, the story is moving and beautifully "
+    "told, and I loved every minute of it. One of the best movies I have seen in years."
+)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+
+
+@pytest.fixture(scope="module")
+def backend_url(
+    exported_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    subprocess_env: dict[str, str],
+    venv_bin: Path,
+) -> Iterator[str]:
+    if not (REPO_ROOT / "app" / "backend" / "main.py").is_file():
+        pytest.skip("app/backend/main.py does not exist yet: no real API to test the page against")
+    root = tmp_path_factory.mktemp("frontend-e2e-backend")
+    port = free_port()
+    env = {
+        **subprocess_env,
+        "MODEL_PATH": str(exported_model),
+        "DATA_DIR": str(root),
+        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite'}",
+        "SPOOL_PATH": str(root / "spool.sqlite3"),
+        "API_KEY": "",
+    }
+    log = root / "backend.log"
+    process = _start(
+        [
+            str(venv_bin / "uvicorn"),
+            "--factory",
+            "app.backend.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env,
+        log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_http(f"{url}/ready", 90, process)
+        except RuntimeError as error:
+            pytest.fail(f"{error}\n--- backend log ---\n{log.read_text()[-4000:]}")
+        yield url
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
+def page_url(
+    backend_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    subprocess_env: dict[str, str],
+    venv_bin: Path,
+) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("frontend-e2e-page")
+    port = free_port()
+    env = {
+        name: value
+        for name, value in subprocess_env.items()
+        if not name.startswith(("FRONTEND_", "STREAMLIT_")) and name != "API_KEY"
+    }
+    env["API_URL"] = backend_url
+    env["HOME"] = str(root)  # no ~/.streamlit credentials or config from the user
+    log = root / "streamlit.log"
+    process = _start(
+        [
+            str(venv_bin / "streamlit"),
+            "run",
+            str(REPO_ROOT / "app" / "frontend" / "app.py"),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.fileWatcherType",
+            "none",
+        ],
+        env,
+        log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_http(f"{url}/_stcore/health", 60, process)
+        except RuntimeError as error:
+            pytest.fail(f"{error}\n--- streamlit log ---\n{log.read_text()[-4000:]}")
+        yield url
+    finally:
+        _stop(process)
+
+
+def test_positive_review_in_a_real_browser(page_url: str, backend_url: str):
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.set_default_timeout(30_000)
+            page.goto(page_url)
+            expect(page.get_by_text("Movie Review Sentiment Analyzer").first).to_be_visible()
+            expect(page.get_by_text("Model version:").first).to_be_visible()
+
+            review = page.locator("textarea[aria-label='Movie review']")
+            review.fill(POSITIVE_REVIEW)
+            review.press("Control+Enter")  # a text area commits its value on blur or Ctrl+Enter
+            page.get_by_role("button", name="Analyze", exact=True).click()
+
+            expect(page.get_by_text("POSITIVE", exact=False).first).to_be_visible()
+            expect(page.get_by_text("Probability:").first).to_be_visible()
+            body = page.inner_text("body")
+
+            # Thumbs up goes to the real /feedback (its request id comes from the real /predict).
+            page.get_by_role("button", name="Correct").click()
+            expect(page.get_by_text("Feedback recorded").first).to_be_visible()
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert "NEGATIVE" not in body
+    assert "Traceback" not in body
+    assert SCREENSHOT.stat().st_size > 0
