@@ -29,7 +29,7 @@ help: ## List the targets
 $(VENV_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) --constraint constraints.txt --editable '.[ml,dev,ops]'
+	$(PIP_INSTALL) --constraint constraints.txt --editable '.[ml,backend,frontend,dev,ops]'
 	touch $@
 
 .PHONY: venv
@@ -126,8 +126,21 @@ export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
 	$(BIN)/python -m ml.export --alias $(MODEL_ALIAS) --out $(MODEL_OUT)
 
 .PHONY: bench
-bench: $(VENV_STAMP) ## Training and prediction benchmarks (see docs/benchmarks.md)
+bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/benchmarks.md)
 	$(BIN)/python bench/train.py
+
+.PHONY: bench-serve
+bench-serve: $(VENV_STAMP) ## Serving benchmark: the backend vs mlflow models serve (needs wrk, postgresql)
+	$(BIN)/python bench/serve.py
+
+.PHONY: backend
+backend: $(VENV_STAMP) ## Run the API on 127.0.0.1:8000 with the model in MODEL_OUT (make export first)
+	MODEL_PATH=$(MODEL_OUT) $(BIN)/uvicorn --factory app.backend.main:create_app --host 127.0.0.1 --port 8000
+
+.PHONY: frontend
+frontend: $(VENV_STAMP) ## Run the page on 127.0.0.1:8501 against API_URL (default http://127.0.0.1:8000)
+	$(BIN)/streamlit run app/frontend/app.py --server.headless true --browser.gatherUsageStats false \
+	  --server.address 127.0.0.1 --server.port 8501
 
 .PHONY: lock
 lock: $(VENV_STAMP) ## Re-pin constraints.txt from the current venv
