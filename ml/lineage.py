@@ -9,11 +9,11 @@ from pathlib import Path
 UNKNOWN = "unknown"
 
 
-def git_sha(project_dir: Path) -> str:
-    """The checked-out commit, or ``unknown`` outside a git work tree."""
+def _git(project_dir: Path, *args: str) -> str | None:
+    """A git command's output, or None outside a work tree or without git."""
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             cwd=project_dir,
             capture_output=True,
             text=True,
@@ -21,24 +21,18 @@ def git_sha(project_dir: Path) -> str:
             timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
-        return UNKNOWN
-    return result.stdout.strip() or UNKNOWN
+        return None
+    return result.stdout.strip()
+
+
+def git_sha(project_dir: Path) -> str:
+    """The checked-out commit, or ``unknown`` outside a git work tree."""
+    return _git(project_dir, "rev-parse", "HEAD") or UNKNOWN
 
 
 def git_dirty(project_dir: Path) -> bool:
     """Whether tracked files differ from the commit (the sha then does not tell the whole story)."""
-    try:
-        result = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=project_dir,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return bool(result.stdout.strip())
+    return bool(_git(project_dir, "status", "--porcelain", "--untracked-files=no"))
 
 
 def file_digest(path: Path, algorithm: str = "md5") -> str:

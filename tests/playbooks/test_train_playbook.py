@@ -8,7 +8,6 @@ play with the gate's reason.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,38 +16,16 @@ import pytest
 
 from tests.ml.conftest import WEAK_VERSION, write_params
 from tests.playbooks.conftest import ansible_playbook, recap_changed
+from tests.support.project import make_dvc_project
 
 pytestmark = pytest.mark.integration
 
 
-def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture
 def project(tmp_path: Path, repo_root: Path, subprocess_env: dict[str, str]) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(repo_root / "ml", project / "ml", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(repo_root / "dvc.yaml", project / "dvc.yaml")
-    write_params(project)
-    (project / ".gitignore").write_text("mlflow.db\nmlruns/\n")
-    dvc = str(Path(sys.executable).parent / "dvc")
-    _git("init", "--quiet", "--initial-branch=main", cwd=project)
-    _git("config", "user.email", "ci@example.invalid", cwd=project)
-    _git("config", "user.name", "CI", cwd=project)
-    for args in (
-        ["init", "--quiet"],
-        ["config", "core.analytics", "false"],
-        ["config", "core.check_update", "false"],
-        ["remote", "add", "--local", "--default", "store", str(tmp_path / "remote")],
-    ):
-        subprocess.run(
-            [dvc, *args], cwd=project, check=True, capture_output=True, env=subprocess_env
-        )
-    _git("add", "-A", cwd=project)
-    _git("commit", "--quiet", "-m", "project", cwd=project)
-    return project
+    return make_dvc_project(
+        tmp_path / "project", repo_root, tmp_path / "remote", subprocess_env, local_remote=True
+    )
 
 
 def _train(project: Path, mlflow_server: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
