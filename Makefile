@@ -74,6 +74,10 @@ docker-engine: ## Make sure a Docker engine runs (installs Debian's docker.io if
 images: docker-engine ## Build (or reuse) the offline base images: systemd test host, Python base
 	scripts/build-base-images.sh all
 
+.PHONY: app-images
+app-images: images ## Build the backend and frontend images from build/model (prints the references)
+	scripts/build-images.sh
+
 .PHONY: molecule
 molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all but `online`), one at a time
 	@mkdir -p "$(RP_PIP_CACHE_DIR)"
