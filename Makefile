@@ -62,9 +62,13 @@ integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
 	$(BIN)/python -m pytest -m integration --junitxml=$(TEST_RESULTS)/integration.xml
 
 .PHONY: test
-test: lint images ## Everything that runs offline; what .ci/run calls
+test: lint test-tools images ## Everything that runs offline; what .ci/run calls
 	$(BIN)/python -m pytest --junitxml=$(TEST_RESULTS)/all.xml
 	$(MAKE) molecule
+
+.PHONY: test-tools
+test-tools: ## Install what the tests need from Debian's archive if missing (root): Docker, PostgreSQL, ...
+	scripts/ensure-test-tools.sh
 
 .PHONY: docker-engine
 docker-engine: ## Make sure a Docker engine runs (installs Debian's docker.io if none)
