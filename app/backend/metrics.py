@@ -21,6 +21,22 @@ from prometheus_client.registry import Collector
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
+# (type, name, help, key in the runtime values): read at scrape time, not on the request path.
+_RUNTIME_METRICS = (
+    (CounterMetricFamily, "rp_prediction_records_spooled", "Records appended to the local spool",
+     "spooled"),
+    (CounterMetricFamily, "rp_prediction_records_flushed", "Records stored in the database",
+     "flushed"),
+    (GaugeMetricFamily, "rp_spool_pending", "Spool events not yet in the database", "pending"),
+    (GaugeMetricFamily, "rp_database_up", "1 when the last database contact succeeded",
+     "database_up"),
+    (CounterMetricFamily, "rp_log_records_dropped",
+     "Log records the Elasticsearch shipper dropped", "log_dropped"),
+    (CounterMetricFamily, "rp_log_records_shipped", "Log records Elasticsearch accepted",
+     "log_shipped"),
+)  # fmt: skip
+
+
 class _RuntimeCollector(Collector):
     """Values owned by the spool, flusher and shipper, read at scrape time."""
 
@@ -29,36 +45,8 @@ class _RuntimeCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         values = self.read()
-        yield CounterMetricFamily(
-            "rp_prediction_records_spooled",
-            "Records appended to the local spool",
-            value=values.get("spooled", 0),
-        )
-        yield CounterMetricFamily(
-            "rp_prediction_records_flushed",
-            "Records stored in the database",
-            value=values.get("flushed", 0),
-        )
-        yield GaugeMetricFamily(
-            "rp_spool_pending",
-            "Spool events not yet in the database",
-            value=values.get("pending", 0),
-        )
-        yield GaugeMetricFamily(
-            "rp_database_up",
-            "1 when the last database contact succeeded",
-            value=values.get("database_up", 0),
-        )
-        yield CounterMetricFamily(
-            "rp_log_records_dropped",
-            "Log records the Elasticsearch shipper dropped",
-            value=values.get("log_dropped", 0),
-        )
-        yield CounterMetricFamily(
-            "rp_log_records_shipped",
-            "Log records Elasticsearch accepted",
-            value=values.get("log_shipped", 0),
-        )
+        for family, name, documentation, key in _RUNTIME_METRICS:
+            yield family(name, documentation, value=values.get(key, 0))
         model = GaugeMetricFamily("rp_model_loaded", "1 when a model is loaded", labels=["version"])
         model.add_metric([str(values.get("model_version", ""))], values.get("model_loaded", 0))
         yield model

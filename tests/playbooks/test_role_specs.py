@@ -19,6 +19,11 @@ def _load(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+def _options(role: str) -> dict:
+    specs = _load(ROOT / "roles" / role / "meta" / "argument_specs.yml")
+    return specs["argument_specs"]["main"]["options"]
+
+
 def test_roles_exist() -> None:
     assert ROLES, "no roles found"
 
@@ -40,9 +45,7 @@ def test_readme_sections_in_order(role: str) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_default_is_prefixed_and_specified(role: str) -> None:
     defaults = _load(ROOT / "roles" / role / "defaults" / "main.yml")
-    options = _load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"][
-        "main"
-    ]["options"]
+    options = _options(role)
     unprefixed = [name for name in defaults if not name.startswith(f"{role}_")]
     assert not unprefixed, f"roles/{role} defaults without the '{role}_' prefix: {unprefixed}"
     unspecified = sorted(set(defaults) - set(options))
@@ -58,9 +61,7 @@ def test_every_default_is_prefixed_and_specified(role: str) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_spec_options_are_typed_described_and_match_defaults(role: str) -> None:
     defaults = _load(ROOT / "roles" / role / "defaults" / "main.yml")
-    options = _load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"][
-        "main"
-    ]["options"]
+    options = _options(role)
     for name, spec in options.items():
         assert spec.get("type"), f"roles/{role}: {name} has no type"
         assert spec.get("description"), f"roles/{role}: {name} has no description"
@@ -71,3 +72,11 @@ def test_spec_options_are_typed_described_and_match_defaults(role: str) -> None:
             )
         if "choices" in spec and name in defaults and "{{" not in str(defaults[name]):
             assert defaults[name] in spec["choices"], f"roles/{role}: {name} default not a choice"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_is_documented_in_the_readme(role: str) -> None:
+    defaults = _load(ROOT / "roles" / role / "defaults" / "main.yml")
+    readme = (ROOT / "roles" / role / "README.md").read_text(encoding="utf-8")
+    undocumented = [name for name in defaults if name not in readme]
+    assert not undocumented, f"roles/{role}/README.md does not mention {undocumented}"
