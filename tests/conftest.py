@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -62,12 +63,9 @@ def wait_for_http(url: str, deadline_seconds: float, process: subprocess.Popen) 
     raise RuntimeError(f"{url} did not answer within {deadline_seconds} s")
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(
-    tmp_path_factory: pytest.TempPathFactory, venv_bin: Path, subprocess_env: dict[str, str]
-) -> Iterator[str]:
-    """A real tracking server on 127.0.0.1: sqlite backend, proxied artifact store."""
-    root = tmp_path_factory.mktemp("mlflow-server")
+@contextlib.contextmanager
+def running_mlflow_server(root: Path, venv_bin: Path, env: dict[str, str]) -> Iterator[str]:
+    """A real tracking server on 127.0.0.1: sqlite backend, proxied artifact store under root."""
     port = free_port()
     log_file = (root / "server.log").open("wb")
     process = subprocess.Popen(
@@ -85,7 +83,7 @@ def mlflow_server(
             "--workers",
             "1",
         ],
-        env=subprocess_env,
+        env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
@@ -100,6 +98,16 @@ def mlflow_server(
         except subprocess.TimeoutExpired:
             process.kill()
         log_file.close()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(
+    tmp_path_factory: pytest.TempPathFactory, venv_bin: Path, subprocess_env: dict[str, str]
+) -> Iterator[str]:
+    """One tracking server shared by the whole session."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    with running_mlflow_server(root, venv_bin, subprocess_env) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

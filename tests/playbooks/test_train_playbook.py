@@ -8,12 +8,16 @@ play with the gate's reason.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import running_mlflow_server
 from tests.ml.conftest import WEAK_VERSION, write_params
 from tests.playbooks.conftest import ansible_playbook, recap_changed
 from tests.support.project import make_dvc_project
@@ -58,3 +62,34 @@ def test_train_is_idempotent_and_stops_on_a_refused_candidate(
     assert weak.returncode != 0
     assert "refused; champion stays at" in weak.stdout, weak.stdout
     assert "below the minimum" in weak.stdout
+
+
+def test_a_new_tracking_server_gets_the_model_again(
+    project: Path, tmp_path: Path, venv_bin: Path, subprocess_env: dict[str, str]
+) -> None:
+    """DVC still has current outputs, but the new server has no run: train.yml trains again."""
+    with running_mlflow_server(_server_root(tmp_path, "first"), venv_bin, subprocess_env) as uri:
+        assert _train(project, uri, tmp_path).returncode == 0
+    with running_mlflow_server(_server_root(tmp_path, "second"), venv_bin, subprocess_env) as uri:
+        retrained = _train(project, uri, tmp_path)
+        assert retrained.returncode == 0, retrained.stdout + retrained.stderr
+        assert "Train again when the tracking server does not know" in retrained.stdout
+        champion = _champion_version(uri)
+        assert champion == "1", champion  # the new registry's first version, promoted by the gate
+
+        again = _train(project, uri, tmp_path)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert recap_changed(again.stdout) == 0, again.stdout
+
+
+def _server_root(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / f"mlflow-{name}"
+    root.mkdir()
+    return root
+
+
+def _champion_version(uri: str) -> str:
+    query = urllib.parse.urlencode({"name": "imdb-sentiment", "alias": "champion"})
+    url = f"{uri}/api/2.0/mlflow/registered-models/alias?{query}"
+    with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - http to our server
+        return str(json.load(response)["model_version"]["version"])
