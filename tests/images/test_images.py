@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BACKEND_MAX_BYTES = 400_000_000
+FRONTEND_MAX_BYTES = 350_000_000
 NETWORK = f"{PREFIX}-net"
 PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\n(.*?)-----END CERTIFICATE-----", re.DOTALL)
 
@@ -66,6 +67,11 @@ def test_backend_image_size(built_images: BuiltImages) -> None:
         f"both built in {built_images.build_seconds:.0f} s"
     )
     assert size <= BACKEND_MAX_BYTES, f"backend image is {size / 1e6:.1f} MB (budget 400 MB)"
+
+
+def test_frontend_image_size(built_images: BuiltImages) -> None:
+    size = inspect_image(built_images.frontend)["Size"]
+    assert size <= FRONTEND_MAX_BYTES, f"frontend image is {size / 1e6:.1f} MB (budget 350 MB)"
 
 
 def _layer_tars(saved: Path) -> Iterator[tarfile.TarFile]:
