@@ -48,8 +48,14 @@ def read_reviews_csv(data: bytes, *, max_rows: int) -> BatchInput:
             "UTF-8 CSV."
         ) from exc
     try:
+        _check_field_counts(text)
+        # index_col=False: pandas would otherwise turn surplus fields into an index silently.
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            index_col=False,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise BatchInputError(f"The file is not a readable CSV: {exc}".strip()) from exc
@@ -74,6 +80,18 @@ def read_reviews_csv(data: bytes, *, max_rows: int) -> BatchInput:
             "Split the file, or raise FRONTEND_MAX_UPLOAD_ROWS."
         )
     return BatchInput(column=str(column), rows=rows, texts=texts, skipped_blank=int((~keep).sum()))
+
+
+def _check_field_counts(text: str) -> None:
+    """Refuse rows with more fields than the header: an unquoted comma splits a review."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    for fields in reader:
+        if len(fields) > len(header):
+            raise BatchInputError(
+                f"Line {reader.line_num} has {len(fields)} fields but the header has "
+                f"{len(header)}: put reviews that contain commas in double quotes."
+            )
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

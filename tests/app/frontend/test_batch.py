@@ -31,6 +31,8 @@ from .conftest import FakeBackend
         (b"review\n \n\n", "Every row of the `review` column is blank"),
         (b"review\n\xff\xfe\x00bad\n", "not UTF-8 text"),
         (b'review\n"unterminated\n', "not a readable CSV"),
+        (b"review\nGood, funny, moving\n", "Line 2 has 3 fields but the header has 1"),
+        (b"id,review\n1,fine\n2,loud, long\n", "Line 3 has 3 fields but the header has 2"),
     ],
 )
 def test_bad_files_are_refused_with_a_reason(content: bytes, message: str):
