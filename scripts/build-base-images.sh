@@ -3,10 +3,27 @@
 #   rotten-potatoes/debian12-systemd  a "bare VM": systemd as PID 1, python3 for Ansible.
 #                                     Molecule's test hosts and the sandbox host run it.
 #   rotten-potatoes/python            Debian 12's Python 3.11, for the images' BASE_IMAGE.
+#   rotten-potatoes/debian12          Debian 12 minbase, the base of the PostgreSQL image.
 # No registry is needed. A root filesystem tarball is cached per recipe, so a rebuild after
 # `docker image prune` takes seconds; a changed recipe gets a new tag and is built afresh.
 #
-# Usage: scripts/build-base-images.sh [systemd|python|all]   (prints the image references)
+# And the service images the app stack runs where postgres:* or an MLflow image cannot be
+# pulled, with BuildKit from these bases (Debian's archive, and PyPI for MLflow):
+#   rotten-potatoes/postgres:15-<hash>         app/postgres: Debian 12's PostgreSQL 15
+#   rotten-potatoes/mlflow:<version>-<hash>    app/mlflow: the tracking server pinned in
+#                                              constraints.txt, with psycopg
+# <hash> covers everything that shapes the image (Dockerfile, entrypoint, pins, base image), so
+# an existing tag is reused as is. Each is also tagged rotten-potatoes/postgres:15 and
+# rotten-potatoes/mlflow:<version>, the defaults of compose.yaml.
+#
+# Usage: scripts/build-base-images.sh [systemd|python|debian|postgres|mlflow|all]...
+# Prints the image references on stdout (one per kind asked for); logs go to stderr.
+# Environment:
+#   IMAGE_PREFIX   [rotten-potatoes]
+#   DOCKER         the client of the BuildKit builds [/usr/bin/docker (Debian's 20.10) if present]
+#   PIP_CA_BUNDLE  passed to pip as a BuildKit secret, never a layer
+#                  [/etc/ssl/certs/ca-certificates.crt; skipped if absent]
+#   SOURCE_URL     org.opencontainers.image.source of the service images
 set -euo pipefail
 
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -14,9 +31,17 @@ DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-s
 SUITE=bookworm
 CACHE_DIR="${ROTTEN_POTATOES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rotten-potatoes}/base-images"
 IMAGE_PREFIX="${IMAGE_PREFIX:-rotten-potatoes}"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Debian's 20.10 client builds with BuildKit secrets; a newer one needs buildx for that.
+DOCKER=${DOCKER:-$([ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker || echo docker)}
+PIP_CA_BUNDLE=${PIP_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+SOURCE_URL=${SOURCE_URL:-https://github.com/rotten-potatoes/rotten-potatoes}
+# The PostgreSQL major of Debian 12's archive (the only one it has).
+POSTGRES_MAJOR=15
 
 SYSTEMD_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps"
 PYTHON_PACKAGES="python3,python3-venv,python3-pip,python-is-python3,ca-certificates,curl"
+DEBIAN_PACKAGES=""
 
 log() { printf 'build-base-images: %s\n' "$*" >&2; }
 
@@ -56,16 +81,35 @@ prepare_systemd_root() {
   : >"$root/etc/machine-id"
 }
 
+prepare_slim_root() {  # what Docker's debian:*-slim leaves out: docs, man pages, translations
+  local root=$1
+  # Also for every package installed later on this base.
+  cat >"$root/etc/dpkg/dpkg.cfg.d/slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+DPKG
+  find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/*
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+}
+
 build() {  # $1 = kind
-  local kind=$1 packages cmd
+  local kind=$1 packages cmd name
   case "$kind" in
-    systemd) packages=$SYSTEMD_PACKAGES; cmd='["/sbin/init"]' ;;
-    python) packages=$PYTHON_PACKAGES; cmd='["python3"]' ;;
-    *) log "unknown image kind '$kind' (systemd, python or all)"; exit 2 ;;
+    systemd) packages=$SYSTEMD_PACKAGES; cmd='["/sbin/init"]'; name=debian12-systemd ;;
+    python) packages=$PYTHON_PACKAGES; cmd='["python3"]'; name=python ;;
+    debian) packages=$DEBIAN_PACKAGES; cmd='["bash"]'; name=debian12 ;;
+    postgres | mlflow) build_service "$kind"; return ;;
+    *) log "unknown image kind '$kind' (systemd, python, debian, postgres, mlflow or all)"; exit 2 ;;
   esac
   local tag image tarball
   tag=$(recipe_tag "$packages" "$kind")
-  image="${IMAGE_PREFIX}/$([ "$kind" = systemd ] && echo debian12-systemd || echo python):${SUITE}-${tag}"
+  image="${IMAGE_PREFIX}/${name}:${SUITE}-${tag}"
   if docker image inspect "$image" >/dev/null 2>&1; then
     echo "$image"
     return
@@ -82,9 +126,10 @@ build() {  # $1 = kind
     root=$(mktemp -d "${TMPDIR:-/tmp}/rp-rootfs.XXXXXX")
     trap 'rm -rf "$root"' RETURN
     log "debootstrap $SUITE for $kind from $DEBIAN_MIRROR (about a minute)"
-    debootstrap --variant=minbase --include="$packages" "$SUITE" "$root" "$DEBIAN_MIRROR" >/dev/null
+    debootstrap --variant=minbase ${packages:+--include="$packages"} "$SUITE" "$root" "$DEBIAN_MIRROR" >/dev/null
     write_sources "$root"
     [ "$kind" = systemd ] && prepare_systemd_root "$root"
+    [ "$kind" = debian ] && prepare_slim_root "$root"
     chroot "$root" apt-get clean
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/tmp/* "$root"/var/log/*.log
     mkdir -p "$CACHE_DIR"
@@ -94,16 +139,76 @@ build() {  # $1 = kind
   log "importing $image"
   local changes=(-c "CMD $cmd" -c "LABEL org.opencontainers.image.title=${kind}-${SUITE}"
     -c "LABEL org.rotten-potatoes.recipe=${tag}")
-  if [ "$kind" = systemd ]; then
-    changes+=(-c 'ENV container=docker')
-  else
-    changes+=(-c 'ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1')
-  fi
+  case "$kind" in
+    systemd) changes+=(-c 'ENV container=docker') ;;
+    python) changes+=(-c 'ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1') ;;
+  esac
   docker import "${changes[@]}" "$tarball" "$image" >/dev/null
   echo "$image"
 }
 
-case "${1:-all}" in
-  all) build systemd; build python ;;
-  *) build "$1" ;;
-esac
+pinned() {  # $1 = a distribution name: its version in constraints.txt
+  local version
+  version=$(sed -n "s/^$1==\([^ ;]*\).*/\1/p" "$ROOT/constraints.txt")
+  [ -n "$version" ] || { log "constraints.txt does not pin $1"; exit 1; }
+  echo "$version"
+}
+
+files_hash() {  # $@ = files and folders: one hash of their names (repository-relative) and contents
+  find "$@" -type f ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum \
+    | sed "s|  $ROOT/|  |" | sha256sum | cut -c1-64
+}
+
+build_service() {  # $1 = postgres|mlflow: a BuildKit image from app/$1 on a base image above
+  local kind=$1 base version hash context dockerfile image alias
+  local -a args=() secret=()
+  dockerfile="$ROOT/app/$kind/Dockerfile"
+  case "$kind" in
+    postgres)
+      base=$(build debian)
+      version=$POSTGRES_MAJOR
+      context="$ROOT/app/postgres"
+      hash=$(files_hash "$context")
+      args=(--build-arg "PG_MAJOR=$version")
+      ;;
+    mlflow)
+      base=$(build python)
+      version=$(pinned mlflow)
+      # The repository root, for constraints.txt (its .dockerignore keeps the rest out).
+      context=$ROOT
+      # The whole constraints file: it pins every package of the server's tree.
+      hash=$(files_hash "$ROOT/app/mlflow" "$ROOT/constraints.txt")
+      pinned psycopg >/dev/null  # the Dockerfile installs psycopg[binary] under the constraints
+      args=(--build-arg "MLFLOW_VERSION=$version")
+      if [ -f "$PIP_CA_BUNDLE" ]; then
+        secret=(--secret "id=ca,src=$PIP_CA_BUNDLE")
+      else
+        log "no CA bundle at $PIP_CA_BUNDLE: pip uses its own CAs"
+      fi
+      ;;
+  esac
+  hash=$(printf '%s|%s|%s\n' "$hash" "$base" "$version" | sha256sum | cut -c1-12)
+  image="${IMAGE_PREFIX}/${kind}:${version}-${hash}"
+  alias="${IMAGE_PREFIX}/${kind}:${version}"
+  if ! "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
+    local started
+    started=$(date +%s)
+    log "building $image (base $base)"
+    DOCKER_BUILDKIT=1 "$DOCKER" build --quiet "${secret[@]}" -f "$dockerfile" \
+      --build-arg "BASE_IMAGE=$base" --build-arg "SOURCE_URL=$SOURCE_URL" "${args[@]}" \
+      --label "org.rotten-potatoes.recipe=$hash" -t "$image" "$context" >/dev/null
+    log "built $image in $(($(date +%s) - started)) s, $("$DOCKER" image inspect -f '{{.Size}}' "$image") bytes"
+  fi
+  # The short alias (compose.yaml's default) names the image last asked for; the hashed tag is
+  # the exact reference.
+  "$DOCKER" tag "$image" "$alias"
+  echo "$image"
+}
+
+[ $# -gt 0 ] || set -- all
+for kind in "$@"; do
+  case "$kind" in
+    all) build systemd; build python; build debian; build postgres; build mlflow ;;
+    *) build "$kind" ;;
+  esac
+done
