@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,30 @@ def test_create_reach_rerun_destroy(tmp_path: Path) -> None:
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
     assert _docker("inspect", NAME).returncode != 0
     assert _docker("volume", "inspect", f"{NAME}-docker").returncode != 0
+
+
+def test_a_taken_port_stops_before_anything_is_created(tmp_path: Path) -> None:
+    name = f"{NAME}-port"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        inventory = tmp_path / "hosts.yml"
+        inventory.write_text(
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+            "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        )
+        result = ansible_playbook(
+            "playbooks/sandbox.yml",
+            inventory=inventory,
+            extra_vars={
+                "sandbox_container_name": name,
+                "sandbox_published_ports": [f"127.0.0.1:{taken}:8000"],
+            },
+            tmp_path=tmp_path,
+        )
+    assert result.returncode != 0
+    message = " ".join(result.stdout.split())
+    assert f"Port {taken} on 127.0.0.1 is already in use" in message, result.stdout
+    assert "rotten_potatoes_ports.api" in message
+    assert _docker("inspect", name).returncode != 0
