@@ -59,12 +59,18 @@ check: lint unit ## Lint and unit tests: the quick loop (under 3 minutes)
 
 .PHONY: integration
 integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
-	$(BIN)/python -m pytest -m integration --junitxml=$(TEST_RESULTS)/integration.xml
+	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
 
 .PHONY: test
 test: lint test-tools images ## Everything that runs offline; what .ci/run calls
-	$(BIN)/python -m pytest --junitxml=$(TEST_RESULTS)/all.xml
+	$(BIN)/python -m pytest -m "not demo" --junitxml=$(TEST_RESULTS)/all.xml
+	$(MAKE) demo-e2e
+	$(MAKE) app-images
 	$(MAKE) molecule
+
+.PHONY: demo-e2e
+demo-e2e: $(VENV_STAMP) ## `make demo` twice, checks the URLs it printed, then `make demo-down` (default ports)
+	$(BIN)/python -m pytest -m demo tests/e2e --junitxml=$(TEST_RESULTS)/demo.xml
 
 .PHONY: test-tools
 test-tools: ## Install what the tests need from Debian's archive if missing (root): Docker, PostgreSQL, ...
@@ -79,8 +85,9 @@ images: docker-engine ## Build (or reuse) the offline base images: systemd test 
 	scripts/build-base-images.sh all
 
 .PHONY: app-images
-app-images: images ## Build the backend and frontend images from build/model (prints the references)
-	scripts/build-images.sh
+app-images: $(VENV_STAMP) images ## Build the backend and frontend images from build/model (writes build/images.json)
+	$(BIN)/ansible-playbook playbooks/build.yml -i inventories/local -e build_export_champion=false
+	@cat build/images.json
 
 .PHONY: molecule
 molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all but `online`), one at a time
@@ -109,6 +116,30 @@ sandbox: $(VENV_STAMP) images ## Create the disposable sandbox host (a systemd c
 .PHONY: sandbox-down
 sandbox-down: $(VENV_STAMP) ## Destroy the sandbox host and its volume
 	$(BIN)/ansible-playbook playbooks/sandbox.yml -i inventories/sandbox -e sandbox_state=absent
+
+DEMO_INVENTORY := inventories/sandbox
+DEMO_SECRETS_DIR := $(HOME)/.local/share/rotten-potatoes/sandbox-secrets
+DEMO_DVC_STORE := $(HOME)/.cache/rotten-potatoes/sandbox-dvc-store
+
+.PHONY: demo
+demo: $(VENV_STAMP) docker-engine ## The whole pipeline in the sandbox: MLflow, training, gate, images, deploy; prints the URLs
+	$(BIN)/ansible-playbook playbooks/sandbox.yml -i $(DEMO_INVENTORY)
+	$(BIN)/ansible-playbook site.yml -i $(DEMO_INVENTORY)
+
+# The sandbox holds everything the demo runs (MLflow, the containers, their volumes and images),
+# so removing it and its volume removes them all. Kept: the checkout's pipeline outputs (data/,
+# reports/, dvc.lock, build/model) and the base images, which are caches (`make clean`).
+.PHONY: demo-down
+demo-down: $(VENV_STAMP) ## Remove everything `make demo` created: sandbox, its volume, images, DVC store, secrets
+	$(BIN)/ansible-playbook playbooks/sandbox.yml -i $(DEMO_INVENTORY) -e sandbox_state=absent
+	@if [ -f build/images.json ]; then \
+	  for ref in $$($(BIN)/python -c 'import json; m = json.load(open("build/images.json")); print(m["backend"], m["frontend"])'); do \
+	    docker image rm "$$ref" >/dev/null 2>&1 && echo "demo-down: removed image $$ref" || true; \
+	  done; \
+	  rm -f build/images.json; \
+	fi
+	$(BIN)/dvc remote remove --local storage >/dev/null 2>&1 || true
+	rm -rf "$(DEMO_DVC_STORE)" "$(DEMO_SECRETS_DIR)"
 
 .PHONY: data
 data: $(VENV_STAMP) ## Prepare data version DATA_VERSION (1 or 2) into data/

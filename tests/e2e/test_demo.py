@@ -1,0 +1,179 @@
+"""`make demo` end to end, exactly as a newcomer runs it, then `make demo-down`.
+
+The demo takes the default ports (5000, 8000, 8501 on 127.0.0.1) and the sandbox name, so this
+module refuses to start when a demo is already up instead of tearing it down. Every check goes
+through the URLs the demo printed. Run times are written to build/test-results/demo-times.json
+for docs/benchmarks.md, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.app.frontend.test_e2e import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import REPO_ROOT
+from tests.playbooks.conftest import recap_changed
+
+pytestmark = [pytest.mark.integration, pytest.mark.demo]
+
+SANDBOX = "rp-sandbox"
+SECRETS_DIR = Path.home() / ".local/share/rotten-potatoes/sandbox-secrets"
+DVC_STORE = Path.home() / ".cache/rotten-potatoes/sandbox-dvc-store"
+TIMES = REPO_ROOT / "build" / "test-results" / "demo-times.json"
+URL_LINE = re.compile(r"^\s*(web page|API docs|MLflow UI)\s+(http://\S+)\s*$", re.MULTILINE)
+POSITIVE = "An absolute masterpiece: moving, funny and beautifully acted. I loved every minute."
+NEGATIVE = "Dreadful, boring and badly acted. A complete waste of two hours, I hated it."
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+    urls: dict[str, str]
+    images: dict[str, str]
+
+
+def _make(target: str, timeout: float) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+    started = time.monotonic()
+    result = subprocess.run(
+        ["make", target],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return result, time.monotonic() - started
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+
+
+def _get(url: str, *, body: dict | None = None) -> tuple[int, str]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the demo's own http URLs
+        url, data=data, headers={"Content-Type": "application/json"} if data else {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoRun]:
+    if _docker("inspect", SANDBOX).returncode == 0:
+        pytest.fail(f"a demo is already up ({SANDBOX}): run `make demo-down` first")
+    try:
+        first, first_seconds = _make("demo", timeout=1800)
+        assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
+        second, second_seconds = _make("demo", timeout=900)
+        assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
+        TIMES.parent.mkdir(parents=True, exist_ok=True)
+        TIMES.write_text(
+            json.dumps(
+                {
+                    "first_seconds": round(first_seconds, 1),
+                    "second_seconds": round(second_seconds, 1),
+                    "second_changed": recap_changed(second.stdout),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        urls = dict(URL_LINE.findall(second.stdout))
+        images = json.loads((REPO_ROOT / "build" / "images.json").read_text())
+        yield DemoRun(first, second, urls, images)
+    finally:
+        _make("demo-down", timeout=600)
+
+
+def test_both_runs_print_the_three_urls_on_loopback(demo: DemoRun) -> None:
+    for run in (demo.first, demo.second):
+        printed = dict(URL_LINE.findall(run.stdout))
+        assert set(printed) == {"web page", "API docs", "MLflow UI"}, run.stdout[-3000:]
+        for url in printed.values():
+            assert urllib.parse.urlsplit(url).hostname == "127.0.0.1", url
+
+
+def test_the_second_run_changes_nothing(demo: DemoRun) -> None:
+    assert recap_changed(demo.second.stdout) == 0, demo.second.stdout[-8000:]
+
+
+def test_the_api_predicts_with_the_version_it_reports(demo: DemoRun) -> None:
+    docs_status, docs = _get(demo.urls["API docs"])
+    assert docs_status == 200 and "swagger" in docs.lower()
+    api = demo.urls["API docs"].removesuffix("/docs")
+    status, body = _get(f"{api}/version")
+    assert status == 200, body
+    version = json.loads(body)["model_version"]
+    assert version == demo.images["model_version"]
+    for review, label in ((POSITIVE, "positive"), (NEGATIVE, "negative")):
+        status, body = _get(f"{api}/predict", body={"text": review})
+        assert status == 200, body
+        prediction = json.loads(body)
+        assert prediction["label"] == label, prediction
+        assert prediction["model_version"] == version
+
+
+def test_mlflow_shows_the_served_version_as_champion(demo: DemoRun) -> None:
+    ui_status, ui = _get(demo.urls["MLflow UI"])
+    assert ui_status == 200 and "mlflow" in ui.lower()
+    query = urllib.parse.urlencode({"name": "imdb-sentiment", "alias": "champion"})
+    base = demo.urls["MLflow UI"].rstrip("/")
+    status, body = _get(f"{base}/api/2.0/mlflow/registered-models/alias?{query}")
+    assert status == 200, body
+    assert json.loads(body)["model_version"]["version"] == demo.images["model_version"]
+
+
+def test_the_page_loads_and_shows_the_model_version(demo: DemoRun) -> None:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: make test-tools installs it")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(demo.urls["web page"])
+            expect(page.get_by_text("Movie Review Sentiment Analyzer").first).to_be_visible()
+            expect(page.get_by_text("Model version:").first).to_be_visible()
+            body = page.inner_text("body")
+        finally:
+            browser.close()
+    assert demo.images["model_version"] in body
+    assert "Traceback" not in body
+
+
+def test_demo_down_leaves_nothing_behind(demo: DemoRun) -> None:
+    down, _ = _make("demo-down", timeout=600)
+    assert down.returncode == 0, down.stdout[-3000:] + down.stderr[-3000:]
+    assert _docker("inspect", SANDBOX).returncode != 0
+    assert _docker("volume", "inspect", f"{SANDBOX}-docker").returncode != 0
+    for image in (demo.images["backend"], demo.images["frontend"]):
+        assert _docker("image", "inspect", image).returncode != 0, image
+    assert not SECRETS_DIR.exists()
+    assert not DVC_STORE.exists()
+    assert not (REPO_ROOT / "build" / "images.json").exists()
+    for url in demo.urls.values():
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url, timeout=5)  # noqa: S310 - nothing may answer any more
