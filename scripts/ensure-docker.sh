@@ -13,7 +13,8 @@ fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then
-    log "no Docker engine installed; run as root (or sudo) to install Debian's docker.io"
+    log "no Docker engine is installed and installing one needs root: run \`sudo make docker-engine\`" \
+      "(or \`sudo apt-get install docker.io\`), then run this command again"
     exit 1
   fi
   log "installing docker.io from the distribution"
