@@ -140,6 +140,7 @@ demo-down: $(VENV_STAMP) ## Remove everything `make demo` created: sandbox, its 
 	fi
 	$(BIN)/dvc remote remove --local storage >/dev/null 2>&1 || true
 	rm -rf "$(DEMO_DVC_STORE)" "$(DEMO_SECRETS_DIR)"
+	rmdir --ignore-fail-on-non-empty "$(dir $(DEMO_SECRETS_DIR))" 2>/dev/null || true
 
 .PHONY: data
 data: $(VENV_STAMP) ## Prepare data version DATA_VERSION (1 or 2) into data/

@@ -46,7 +46,7 @@ DEBIAN_PACKAGES=""
 log() { printf 'build-base-images: %s\n' "$*" >&2; }
 
 # Bump when the way a root filesystem is prepared changes (not for comments or logging).
-RECIPE_REVISION=1
+RECIPE_REVISION=2
 
 recipe_tag() {  # $1 = package list, $2 = image kind: a short hash of everything that shapes the image
   printf '%s|%s|%s|%s|%s\n' "$SUITE" "$1" "$2" "$RECIPE_REVISION" "$DEBIAN_MIRROR" | sha256sum | cut -c1-12
@@ -133,6 +133,9 @@ build() {  # $1 = kind
     chroot "$root" apt-get clean
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/tmp/* "$root"/var/log/*.log
     mkdir -p "$CACHE_DIR"
+    # mktemp made the root 0700; as the image's "/" that locks every non-root user out on
+    # storage drivers that apply it (vfs, used by Docker inside the test hosts).
+    chmod 0755 "$root"
     tar --numeric-owner -C "$root" -cf "$tarball.partial" .
     mv "$tarball.partial" "$tarball"
   fi
