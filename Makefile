@@ -173,6 +173,10 @@ bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/b
 bench-serve: $(VENV_STAMP) ## Serving benchmark: the backend vs mlflow models serve (needs wrk, postgresql)
 	$(BIN)/python bench/serve.py
 
+.PHONY: bench-images
+bench-images: $(VENV_STAMP) docker-engine ## Image sizes, cold start to ready and to healthy (see docs/benchmarks.md)
+	$(BIN)/python bench/images.py
+
 .PHONY: backend
 backend: $(VENV_STAMP) ## Run the API on 127.0.0.1:8000 with the model in MODEL_OUT (make export first)
 	MODEL_PATH=$(MODEL_OUT) $(BIN)/uvicorn --factory app.backend.main:create_app --host 127.0.0.1 --port 8000
