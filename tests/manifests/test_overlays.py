@@ -1,0 +1,178 @@
+"""What each overlay is for: minikube (NodePort, loaded images, a visible HPA), production
+(registry images, Ingress, more replicas), and how app_deploy sets the build tag."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.manifests.conftest import (
+    MANIFESTS,
+    Rendered,
+    all_containers,
+    cpu_cores,
+    failures,
+    image_tag,
+    kustomize,
+    pod_template,
+)
+
+PLACEHOLDER_TAG = "set-by-build"
+REGISTRY = "registry.example.internal/rotten-potatoes/"
+COMPONENTS = ("backend", "frontend", "postgres")
+
+
+def images(rendered: Rendered) -> dict[str, str]:
+    return {label: container["image"] for label, container, _, _ in all_containers(rendered)}
+
+
+def test_images_carry_the_build_placeholder_tag(rendered: Rendered) -> None:
+    """Never `latest`: app_deploy replaces this tag with `<git sha12>-m<model version>`."""
+    offending = [
+        f"{label}: {image}"
+        for label, image in images(rendered).items()
+        if image_tag(image) != PLACEHOLDER_TAG
+    ]
+    assert not offending, f"manifests/{rendered.target}:{failures(offending)}"
+
+
+def test_hpa_scales_the_backend_on_half_its_cpu_request(rendered: Rendered) -> None:
+    hpa = rendered.named("HorizontalPodAutoscaler", "backend")
+    metrics = hpa["spec"]["metrics"]
+    assert metrics == [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 50},
+            },
+        }
+    ], metrics
+
+
+# --- minikube ---------------------------------------------------------------------------------
+
+
+def test_minikube_exposes_the_page_on_nodeport_30001(
+    minikube: Rendered, group_vars: dict[str, Any]
+) -> None:
+    expected = group_vars["rotten_potatoes_ports"]["web_nodeport"]
+    assert expected == 30001, f"group_vars/all.yml: web_nodeport is {expected}"
+    service = minikube.named("Service", "frontend")
+    node_ports = [port.get("nodePort") for port in service["spec"]["ports"]]
+    assert service["spec"].get("type") == "NodePort", service["spec"]
+    assert node_ports == [expected], f"Service/frontend nodePorts {node_ports}"
+    assert service["spec"]["ports"][0]["port"] == 8501
+
+
+def test_minikube_runs_loaded_images_without_pulling(minikube: Rendered) -> None:
+    offending = [
+        f"{label}: imagePullPolicy {container.get('imagePullPolicy')!r}"
+        for label, container, _, _ in all_containers(minikube)
+        if container.get("imagePullPolicy") not in {"IfNotPresent", "Never"}
+    ]
+    offending += [
+        f"{label}: {image} names a registry"
+        for label, image in images(minikube).items()
+        if not image.startswith("rotten-potatoes/")
+    ]
+    assert not offending, f"overlays/minikube:{failures(offending)}"
+
+
+def test_minikube_backend_cpu_is_small_so_the_hpa_scales_visibly(minikube: Rendered) -> None:
+    backend = minikube.named("Deployment", "backend")
+    resources = pod_template(backend)["spec"]["containers"][0]["resources"]
+    request, limit = cpu_cores(resources["requests"]["cpu"]), cpu_cores(resources["limits"]["cpu"])
+    assert request <= 0.1, f"backend CPU request {resources['requests']['cpu']}"
+    assert limit <= 0.25, f"backend CPU limit {resources['limits']['cpu']}"
+    hpa = minikube.named("HorizontalPodAutoscaler", "backend")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 5), hpa["spec"]
+
+
+def test_minikube_runs_one_pod_of_each_at_rest(minikube: Rendered) -> None:
+    counts = {
+        f"{obj['kind']}/{obj['metadata']['name']}": obj["spec"].get("replicas", 1)
+        for obj in minikube.of_kind("Deployment", "StatefulSet")
+    }
+    assert set(counts.values()) == {1}, counts
+
+
+# --- production -------------------------------------------------------------------------------
+
+
+def test_production_has_a_tls_ingress_to_the_page(production: Rendered) -> None:
+    ingresses = production.of_kind("Ingress")
+    assert len(ingresses) == 1, [obj["metadata"]["name"] for obj in ingresses]
+    spec = ingresses[0]["spec"]
+    hosts = [rule["host"] for rule in spec["rules"]]
+    assert hosts == ["rotten-potatoes.example.internal"], hosts
+    assert spec.get("tls") and spec["tls"][0].get("secretName"), spec.get("tls")
+    assert hosts[0] in spec["tls"][0]["hosts"], spec["tls"]
+    backends = [
+        path["backend"]["service"]["name"]
+        for rule in spec["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert backends == ["frontend"], f"the Ingress reaches {backends}: only the page is public"
+
+
+def test_production_images_come_from_the_registry(production: Rendered) -> None:
+    offending = [
+        f"{label}: {image}"
+        for label, image in images(production).items()
+        if not image.startswith(REGISTRY)
+    ]
+    assert not offending, f"overlays/production: not from {REGISTRY}:{failures(offending)}"
+    names = {image.split(":")[0].removeprefix(REGISTRY) for image in images(production).values()}
+    assert names == set(COMPONENTS), names
+
+
+def test_production_always_pulls(production: Rendered) -> None:
+    offending = [
+        f"{label}: imagePullPolicy {container.get('imagePullPolicy')!r}"
+        for label, container, _, _ in all_containers(production)
+        if container.get("imagePullPolicy") != "Always"
+    ]
+    assert not offending, f"overlays/production:{failures(offending)}"
+
+
+def test_production_runs_two_pods_of_each_at_least(production: Rendered) -> None:
+    hpa = production.named("HorizontalPodAutoscaler", "backend")
+    assert hpa["spec"]["minReplicas"] >= 2, hpa["spec"]
+    assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"], hpa["spec"]
+    frontend = production.named("Deployment", "frontend")
+    assert frontend["spec"]["replicas"] >= 2, frontend["spec"]
+
+
+# --- The tag app_deploy sets -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overlay", "prefix"),
+    [("minikube", "rotten-potatoes/"), ("production", REGISTRY)],
+)
+def test_a_generated_kustomization_sets_the_build_tag(
+    tmp_path: Path, overlay: str, prefix: str
+) -> None:
+    """What app_deploy renders (manifests/README.md): the overlay by relative path, plus images."""
+    tag = "0123456789ab-m7"
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(MANIFESTS / "overlays" / overlay, tmp_path)],
+        "images": [{"name": f"{prefix}{component}", "newTag": tag} for component in COMPONENTS],
+    }
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    result = kustomize(tmp_path)
+    assert result.returncode == 0, result.stderr
+    rendered = [
+        container["image"]
+        for obj in yaml.safe_load_all(result.stdout)
+        if obj and obj["kind"] in {"Deployment", "StatefulSet"}
+        for container in pod_template(obj)["spec"]["containers"]
+    ]
+    assert sorted(rendered) == [f"{prefix}{component}:{tag}" for component in COMPONENTS]
