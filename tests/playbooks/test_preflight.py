@@ -10,6 +10,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -111,3 +112,67 @@ def test_lists_every_problem_in_one_message(tmp_path: Path) -> None:
     ):
         assert expected in output, f"missing {expected!r} in:\n{output}"
     assert recap_changed(result.stdout) == 0
+
+
+class _HeadOnlyHandler(http.server.BaseHTTPRequestHandler):
+    """Answers HEAD and records the methods it saw; a GET would be a full download."""
+
+    methods: ClassVar[list[str]] = []
+
+    def do_HEAD(self) -> None:
+        self.methods.append("HEAD")
+        self.send_response(200)
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.methods.append("GET")
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+class _NoHeadMissingHandler(http.server.BaseHTTPRequestHandler):
+    """Refuses HEAD (405) and has nothing to GET (404)."""
+
+    def do_HEAD(self) -> None:
+        self.send_response(405)
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_sources_are_probed_with_head_and_get_only_when_head_is_refused(tmp_path: Path) -> None:
+    head_only, no_head = _serve(_HeadOnlyHandler), _serve(_NoHeadMissingHandler)
+    try:
+        no_head_url = f"http://127.0.0.1:{no_head.server_address[1]}/simple"
+        result = ansible_playbook(
+            "playbooks/preflight.yml",
+            extra_vars={
+                "platform_components": OFFLINE_COMPONENTS,
+                "mlflow_pip_index_url": f"http://127.0.0.1:{head_only.server_address[1]}/simple",
+                "dvc_remote_pip_index_url": no_head_url,
+            },
+            tmp_path=tmp_path,
+        )
+    finally:
+        head_only.shutdown()
+        no_head.shutdown()
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert _HeadOnlyHandler.methods == ["HEAD"], _HeadOnlyHandler.methods
+    assert f"dvc_remote needs Python package index at {no_head_url}/dvc/" in output, output
+    assert "HTTP Error 404" in output or "HTTP 404" in output, output
+    assert "mlflow needs" not in output
