@@ -163,6 +163,16 @@ demo-down: $(VENV_STAMP) ## Remove everything `make demo` created: sandbox, its 
 	rm -rf "$(DEMO_DVC_STORE)" "$(DEMO_SECRETS_DIR)"
 	rmdir --ignore-fail-on-non-empty "$(dir $(DEMO_SECRETS_DIR))" 2>/dev/null || true
 
+# A bounded Locust load at the deployed API (the demo's by default), e.g.
+#   make stress STRESS_INVENTORY=inventories/local STRESS_ARGS='-e stress_users=50 -e stress_duration=300'
+# The variables are listed at the top of playbooks/stress.yml.
+STRESS_INVENTORY ?= inventories/sandbox
+STRESS_ARGS ?=
+
+.PHONY: stress
+stress: $(VENV_STAMP) ## Stress test the API: report and chart in reports/stress-*.json|png; HPA checks on k8s
+	$(BIN)/ansible-playbook playbooks/stress.yml -i $(STRESS_INVENTORY) $(STRESS_ARGS)
+
 .PHONY: data
 data: $(VENV_STAMP) ## Prepare data version DATA_VERSION (1 or 2) into data/
 	$(BIN)/python -m ml.data --version $(DATA_VERSION)

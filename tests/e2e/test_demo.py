@@ -24,7 +24,7 @@ import pytest
 
 from tests.app.frontend.test_e2e import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT
-from tests.playbooks.conftest import recap_changed
+from tests.playbooks.conftest import ansible_playbook, recap_changed
 
 pytestmark = [pytest.mark.integration, pytest.mark.demo]
 
@@ -122,7 +122,7 @@ def test_the_api_predicts_with_the_version_it_reports(demo: DemoRun) -> None:
     api = demo.urls["API docs"].removesuffix("/docs")
     status, body = _get(f"{api}/version")
     assert status == 200, body
-    version = json.loads(body)["model_version"]
+    version = str(json.loads(body)["version"])  # /version answers with the model card
     assert version == demo.images["model_version"]
     for review, label in ((POSITIVE, "positive"), (NEGATIVE, "negative")):
         status, body = _get(f"{api}/predict", body={"text": review})
@@ -162,6 +162,34 @@ def test_the_page_loads_and_shows_the_model_version(demo: DemoRun) -> None:
             browser.close()
     assert demo.images["model_version"] in body
     assert "Traceback" not in body
+
+
+def test_a_short_stress_run_reports_no_failures(demo: DemoRun, tmp_path: Path) -> None:
+    # `make stress`'s playbook on the demo's inventory, a few users for a few seconds.
+    reports = tmp_path / "reports"
+    result = ansible_playbook(
+        "playbooks/stress.yml",
+        inventory="inventories/sandbox",
+        extra_vars={
+            "stress_users": 5,
+            "stress_spawn_rate": 5,
+            "stress_duration": 15,
+            "stress_reports_dir": str(reports),
+        },
+        tmp_path=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    [report_path] = sorted(reports.glob("stress-*.json"))
+    report = json.loads(report_path.read_text())
+    api = demo.urls["API docs"].removesuffix("/docs")
+    assert report["target"] == {"url": api, "kind": "docker"}
+    assert report["totals"]["requests"] > 0
+    assert report["totals"]["failures"] == 0
+    assert report["totals"]["p95_ms"] > 0
+    assert report["series"]
+    assert report["scaling"] == "not sampled: docker target has no HPA"
+    assert report_path.with_suffix(".png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_demo_down_leaves_nothing_behind(demo: DemoRun) -> None:
