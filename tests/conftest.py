@@ -100,6 +100,53 @@ def running_mlflow_server(root: Path, venv_bin: Path, env: dict[str, str]) -> It
         log_file.close()
 
 
+@contextlib.contextmanager
+def running_backend(model: Path, root: Path, venv_bin: Path, env: dict[str, str]) -> Iterator[str]:
+    """The real API (uvicorn, one worker) on 127.0.0.1, sqlite storage under root; its URL."""
+    port = free_port()
+    backend_env = {
+        **env,
+        "MODEL_PATH": str(model),
+        "DATA_DIR": str(root),
+        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite'}",
+        "SPOOL_PATH": str(root / "spool.sqlite3"),
+        "API_KEY": "",
+    }
+    log = root / "backend.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                str(venv_bin / "uvicorn"),
+                "--factory",
+                "app.backend.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            cwd=REPO_ROOT,
+            env=backend_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_http(f"{url}/ready", 90, process)
+        except RuntimeError as error:
+            pytest.fail(f"{error}\n--- backend log ---\n{log.read_text()[-4000:]}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(
     tmp_path_factory: pytest.TempPathFactory, venv_bin: Path, subprocess_env: dict[str, str]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, wait_for_http
+from tests.conftest import free_port, running_backend
 from tests.playbooks.conftest import ansible_playbook
 
 pytestmark = pytest.mark.integration
@@ -106,47 +106,8 @@ def backend(
 ) -> Iterator[int]:
     """The real API on 127.0.0.1:<free port>, sqlite storage in a temporary folder; its port."""
     root = tmp_path_factory.mktemp("stress-backend")
-    port = free_port()
-    env = {
-        **subprocess_env,
-        "MODEL_PATH": str(exported_model),
-        "DATA_DIR": str(root),
-        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite'}",
-        "SPOOL_PATH": str(root / "spool.sqlite3"),
-        "API_KEY": "",
-    }
-    log = root / "backend.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                str(venv_bin / "uvicorn"),
-                "--factory",
-                "app.backend.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/ready", 90, process)
-        except RuntimeError as error:
-            pytest.fail(f"{error}\n--- backend log ---\n{log.read_text()[-4000:]}")
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with running_backend(exported_model, root, venv_bin, subprocess_env) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 class FlakyBackend(BaseHTTPRequestHandler):

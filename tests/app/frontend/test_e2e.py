@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, wait_for_http
+from tests.conftest import REPO_ROOT, free_port, running_backend, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -54,40 +54,8 @@ def backend_url(
     if not (REPO_ROOT / "app" / "backend" / "main.py").is_file():
         pytest.skip("app/backend/main.py does not exist yet: no real API to test the page against")
     root = tmp_path_factory.mktemp("frontend-e2e-backend")
-    port = free_port()
-    env = {
-        **subprocess_env,
-        "MODEL_PATH": str(exported_model),
-        "DATA_DIR": str(root),
-        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite'}",
-        "SPOOL_PATH": str(root / "spool.sqlite3"),
-        "API_KEY": "",
-    }
-    log = root / "backend.log"
-    process = _start(
-        [
-            str(venv_bin / "uvicorn"),
-            "--factory",
-            "app.backend.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env,
-        log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for_http(f"{url}/ready", 90, process)
-        except RuntimeError as error:
-            pytest.fail(f"{error}\n--- backend log ---\n{log.read_text()[-4000:]}")
+    with running_backend(exported_model, root, venv_bin, subprocess_env) as url:
         yield url
-    finally:
-        _stop(process)
 
 
 @pytest.fixture(scope="module")
