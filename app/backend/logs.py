@@ -133,7 +133,9 @@ class EsShipper:
     def encode(self, batch: list[dict[str, Any]]) -> bytes:
         lines = []
         for record in batch:
-            lines.append(orjson.dumps({"index": {"_index": self.index_for(record)}}))
+            # `create`, not `index`: the shipper's Elasticsearch role (role elk) may only add
+            # documents (create_doc), and an auto-generated id never collides anyway.
+            lines.append(orjson.dumps({"create": {"_index": self.index_for(record)}}))
             lines.append(orjson.dumps(record, default=str))
         return b"\n".join(lines) + b"\n"
 

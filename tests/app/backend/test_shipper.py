@@ -34,7 +34,7 @@ class BulkServer:
                         "raw_ends_with_newline": body.endswith(b"\n"),
                     }
                 )
-                items = [{"index": {"status": 201}} for _ in lines[0::2]]
+                items = [{"create": {"status": 201}} for _ in lines[0::2]]
                 answer = json.dumps({"errors": False, "items": items}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -83,7 +83,7 @@ def test_batches_index_names_and_auth(bulk_server: BulkServer) -> None:
     assert first["content_type"] == "application/x-ndjson"
     assert first["authorization"].startswith("Basic ")
     assert first["raw_ends_with_newline"]
-    indices = [a["index"]["_index"] for r in bulk_server.requests for a in r["actions"]]
+    indices = [a["create"]["_index"] for r in bulk_server.requests for a in r["actions"]]
     assert indices[:5] == ["rotten_potatoes_logs-2026.01.02"] * 5
     assert indices[5:] == ["rotten_potatoes_logs-2026.01.03"] * 2
     assert shipper.state()["status"] == "ok"
