@@ -24,11 +24,30 @@
 #   PIP_CA_BUNDLE  passed to pip as a BuildKit secret, never a layer
 #                  [/etc/ssl/certs/ca-certificates.crt; skipped if absent]
 #   SOURCE_URL     org.opencontainers.image.source of the service images
+#   BASE_DISTRO    debian [default] or ubuntu: the distribution of the systemd image (the online
+#                  Molecule matrix tests on Ubuntu too); ubuntu builds only `systemd`
+#   BASE_SUITE     its release [bookworm for debian, noble for ubuntu]; with the defaults the
+#                  image is rotten-potatoes/debian12-systemd as before, else <distro>-<suite>-systemd
+#   UBUNTU_MIRROR  [http://archive.ubuntu.com/ubuntu] (needs the ubuntu-keyring package)
 set -euo pipefail
 
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
-SUITE=bookworm
+BASE_DISTRO="${BASE_DISTRO:-debian}"
+case "$BASE_DISTRO" in
+  debian)
+    DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+    DEBIAN_SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+    SUITE="${BASE_SUITE:-bookworm}"
+    ARCHIVE_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+    ;;
+  ubuntu)
+    # The recipe hash and the sources below read DEBIAN_MIRROR: here it is Ubuntu's archive.
+    DEBIAN_MIRROR="${UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}"
+    DEBIAN_SECURITY_MIRROR="$DEBIAN_MIRROR"
+    SUITE="${BASE_SUITE:-noble}"
+    ARCHIVE_KEYRING=/usr/share/keyrings/ubuntu-archive-keyring.gpg
+    ;;
+  *) echo "build-base-images: BASE_DISTRO must be debian or ubuntu, not '$BASE_DISTRO'" >&2; exit 2 ;;
+esac
 CACHE_DIR="${ROTTEN_POTATOES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rotten-potatoes}/base-images"
 IMAGE_PREFIX="${IMAGE_PREFIX:-rotten-potatoes}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,6 +74,16 @@ recipe_tag() {  # $1 = package list, $2 = image kind: a short hash of everything
 write_sources() {  # deb822 sources with updates and security, like a freshly installed system
   local root=$1
   rm -f "$root/etc/apt/sources.list"
+  if [ "$BASE_DISTRO" = ubuntu ]; then
+    cat >"$root/etc/apt/sources.list.d/ubuntu.sources" <<SOURCES
+Types: deb
+URIs: ${DEBIAN_MIRROR}
+Suites: ${SUITE} ${SUITE}-updates ${SUITE}-security
+Components: main universe
+Signed-By: ${ARCHIVE_KEYRING}
+SOURCES
+    return
+  fi
   cat >"$root/etc/apt/sources.list.d/debian.sources" <<SOURCES
 Types: deb
 URIs: ${DEBIAN_MIRROR}
@@ -98,10 +127,20 @@ DPKG
   find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 }
 
+systemd_image_name() {  # the historical name for Debian 12, <distro>-<suite>-systemd otherwise
+  if [ "$BASE_DISTRO" = debian ] && [ "$SUITE" = bookworm ]; then
+    echo debian12-systemd
+  else
+    echo "${BASE_DISTRO}-${SUITE}-systemd"
+  fi
+}
+
 build() {  # $1 = kind
   local kind=$1 packages cmd name
   case "$kind" in
-    systemd) packages=$SYSTEMD_PACKAGES; cmd='["/sbin/init"]'; name=debian12-systemd ;;
+    systemd) packages=$SYSTEMD_PACKAGES; cmd='["/sbin/init"]'; name=$(systemd_image_name) ;;
+    python | debian | postgres | mlflow) [ "$BASE_DISTRO" = debian ] || {
+      log "BASE_DISTRO=$BASE_DISTRO builds only the systemd image, not '$kind'"; exit 2; } ;;&
     python) packages=$PYTHON_PACKAGES; cmd='["python3"]'; name=python ;;
     debian) packages=$DEBIAN_PACKAGES; cmd='["bash"]'; name=debian12 ;;
     postgres | mlflow) build_service "$kind"; return ;;
@@ -126,7 +165,8 @@ build() {  # $1 = kind
     root=$(mktemp -d "${TMPDIR:-/tmp}/rp-rootfs.XXXXXX")
     trap 'rm -rf "$root"' RETURN
     log "debootstrap $SUITE for $kind from $DEBIAN_MIRROR (about a minute)"
-    debootstrap --variant=minbase ${packages:+--include="$packages"} "$SUITE" "$root" "$DEBIAN_MIRROR" >/dev/null
+    debootstrap --variant=minbase ${packages:+--include="$packages"} \
+      $([ "$BASE_DISTRO" = ubuntu ] && echo --components=main,universe) "$SUITE" "$root" "$DEBIAN_MIRROR" >/dev/null
     write_sources "$root"
     [ "$kind" = systemd ] && prepare_systemd_root "$root"
     [ "$kind" = debian ] && prepare_slim_root "$root"
