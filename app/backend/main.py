@@ -3,6 +3,10 @@
 Nothing happens at import time. ``create_app`` reads the settings and wires routes and
 middleware; the lifespan loads the model, opens the spool and the database, and starts the
 flusher (and the Elasticsearch shipper when ES_URL is set).
+
+With VAULT_ADDR set, ``create_app`` first reads the secrets from Vault; when that fails, the
+process ends at once with exit status 1 and one log line that names the address and the path,
+before any port is bound (uvicorn would otherwise print a traceback for the factory's error).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from app.backend.middleware import ServiceMiddleware
 from app.backend.routes import feedback, ops, predict, predictions
 from app.backend.services import build_services
 from app.backend.settings import Settings
+from app.backend.vault import VaultError, settings_with_vault_secrets
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,11 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_json)
+    try:
+        settings = settings_with_vault_secrets(settings)
+    except VaultError as error:
+        log.critical("cannot start: %s", error)
+        raise SystemExit(1) from None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -52,12 +52,37 @@ class Settings(BaseSettings):
     es_flush_seconds: float = Field(default=1.0, gt=0)
     es_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # Vault (app/backend/vault.py): when VAULT_ADDR is set, the secrets are read from the KV v2
+    # secret VAULT_KV_MOUNT/VAULT_SECRET_PATH at start-up, and its values win over the ones above.
+    vault_addr: str | None = Field(default=None, description="e.g. https://vault.example:8200")
+    vault_auth_method: Literal["kubernetes", "token"] = Field(
+        default="kubernetes", description="kubernetes: ServiceAccount JWT; token: a token file"
+    )
+    vault_kubernetes_role: str = "rotten-potatoes-backend"
+    vault_kubernetes_mount: str = "kubernetes"
+    vault_jwt_path: Path = Path("/var/run/secrets/vault/token")
+    vault_token_file: Path | None = Field(default=None, description="token auth (development)")
+    vault_kv_mount: str = "secret"
+    vault_secret_path: str = "rotten-potatoes/backend"  # noqa: S105 - a path, not a password
+    vault_cacert: Path | None = Field(default=None, description="CA bundle for an https Vault")
+    vault_timeout_seconds: float = Field(default=5.0, gt=0)
+    vault_required_keys: list[str] = Field(
+        default=["database_password", "api_key", "es_username", "es_password"],
+        description="keys the secret must hold (JSON list in the environment)",
+    )
+
     @field_validator("model_uri", "mlflow_tracking_uri", "database_url", "es_url", "api_key")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, SecretStr):
             return value if value.get_secret_value() else None
         return value or None
+
+    # Before parsing: an empty path would otherwise become Path(".").
+    @field_validator("vault_addr", "vault_token_file", "vault_cacert", mode="before")
+    @classmethod
+    def _empty_vault_value_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def resolved_database_url(self) -> str:
