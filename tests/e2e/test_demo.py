@@ -2,8 +2,10 @@
 
 The demo takes the default ports (5000, 8000, 8501 on 127.0.0.1) and the sandbox name, so this
 module refuses to start when a demo is already up instead of tearing it down. Every check goes
-through the URLs the demo printed. Run times are written to build/test-results/demo-times.json
-for docs/benchmarks.md, never asserted.
+through the URLs the demo printed. Before `make demo-down`, the secret values the demo generated
+are looked for (and must be absent) in every layer of the application images, the rendered
+manifests, the output of both runs and the logs of the sandbox's containers. Run times are
+written to build/test-results/demo-times.json for docs/benchmarks.md, never asserted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ import pytest
 
 from tests.app.frontend.test_e2e import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import REPO_ROOT
+from tests.e2e.leak_scan import (
+    MIN_SECRET_LENGTH,
+    names_in_text,
+    needles,
+    scan_image,
+    secret_values,
+)
+from tests.manifests.conftest import kubectl
 from tests.playbooks.conftest import ansible_playbook, recap_changed
 
 pytestmark = [pytest.mark.integration, pytest.mark.demo]
@@ -193,6 +203,68 @@ def test_a_short_stress_run_reports_no_failures(demo: DemoRun, tmp_path: Path) -
     assert report["series"]
     assert report["scaling"] == "not sampled: docker target has no HPA"
     assert report_path.with_suffix(".png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+# --- No secret value anywhere it could leak (before demo-down removes the evidence) ---------------
+
+
+@pytest.fixture(scope="module")
+def demo_secrets(demo: DemoRun) -> dict[bytes, str]:
+    """The byte patterns of every secret the demo generated (sandbox_secrets_dir), by name."""
+    values = secret_values(SECRETS_DIR)
+    assert "postgres_password" in values, f"no postgres_password in {SECRETS_DIR}"
+    short = sorted(name for name, value in values.items() if len(value) < MIN_SECRET_LENGTH)
+    assert not short, f"secrets too short to scan for without false matches: {short}"
+    return needles(values)
+
+
+def test_no_secret_in_any_image_layer(demo: DemoRun, demo_secrets: dict[bytes, str]) -> None:
+    images = [demo.images[key] for key in ("backend", "frontend", "postgres") if key in demo.images]
+    assert len(images) >= 2, demo.images
+    leaks = {image: scan_image(image, demo_secrets) for image in images}
+    assert not {image: hits for image, hits in leaks.items() if hits}, leaks
+
+
+@pytest.mark.parametrize("overlay", ["minikube", "production"])
+def test_no_secret_in_the_rendered_manifests(
+    demo: DemoRun, demo_secrets: dict[bytes, str], overlay: str
+) -> None:
+    rendered = subprocess.run(
+        [kubectl(), "kustomize", f"manifests/overlays/{overlay}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "kind: Deployment" in rendered.stdout
+    assert names_in_text(rendered.stdout, demo_secrets) == set()
+
+
+def test_no_secret_in_the_output_of_make_demo(
+    demo: DemoRun, demo_secrets: dict[bytes, str]
+) -> None:
+    for label, run in (("first", demo.first), ("second", demo.second)):
+        output = run.stdout + run.stderr
+        assert "PLAY RECAP" in output, f"the {label} run's output was not captured"
+        assert names_in_text(output, demo_secrets) == set(), f"make demo ({label} run)"
+
+
+def _sandbox_docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return _docker("exec", SANDBOX, "docker", *args)
+
+
+def test_no_secret_in_the_container_logs(demo: DemoRun, demo_secrets: dict[bytes, str]) -> None:
+    listed = _sandbox_docker("ps", "--all", "--format", "{{.Names}}")
+    assert listed.returncode == 0, listed.stderr
+    containers = listed.stdout.split()
+    assert {"rotten-potatoes-backend", "rotten-potatoes-frontend"} <= set(containers), containers
+    logs = {name: _sandbox_docker("logs", name) for name in containers}
+    logs[f"{SANDBOX} (the sandbox itself)"] = _docker("logs", SANDBOX)
+    for name, result in logs.items():
+        assert result.returncode == 0, f"docker logs {name}: {result.stderr}"
+        assert names_in_text(result.stdout + result.stderr, demo_secrets) == set(), name
+    assert any(logs[name].stdout for name in containers), "every container log is empty"
 
 
 def test_demo_down_leaves_nothing_behind(demo: DemoRun) -> None:
