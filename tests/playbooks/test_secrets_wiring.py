@@ -1,4 +1,4 @@
-"""group_vars/all.yml's secrets section: the roles' secret variables, from vault_* variables
+"""group_vars/all.yml's secrets section: the roles' secret variables, from secret_* variables
 (ansible-vault) or from Vault lookups that run only when a variable is used.
 
 No Vault runs here and none is faked: the `vault` source is shown to be lazy (an unrelated
@@ -72,10 +72,10 @@ def test_the_default_source_is_vars_with_nothing_set(tmp_path: Path) -> None:
 def test_vars_come_from_the_vault_prefixed_variables(tmp_path: Path) -> None:
     # Random values: nothing secret-looking is written in this file.
     names = [
-        "vault_backend_database_password",
-        "vault_backend_es_password",
-        "vault_elasticsearch_elastic_password",
-        "vault_jenkins_admin_password",
+        "secret_backend_database_password",
+        "secret_backend_es_password",
+        "secret_elasticsearch_elastic_password",
+        "secret_jenkins_admin_password",
     ]
     given = {name: secrets.token_urlsafe(12) for name in names}
     values = message(

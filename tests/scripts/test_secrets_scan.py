@@ -75,7 +75,7 @@ def test_an_ansible_vault_encrypted_file_passes(tmp_path: Path) -> None:
     """What inventories/production/group_vars/vault.yml.example tells operators to commit."""
     encrypted = subprocess.run(
         [str(REPO_ROOT / ".venv/bin/ansible-vault"), "encrypt_string", "--vault-password-file",
-         "/dev/stdin", "--name", "vault_backend_api_key", planted_aws_key()],
+         "/dev/stdin", "--name", "secret_backend_api_key", planted_aws_key()],
         input=secrets.token_hex(16), capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     whole_file = tmp_path / "vault.yml"
