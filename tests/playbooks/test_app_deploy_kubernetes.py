@@ -116,6 +116,20 @@ def _run_role(
     )
 
 
+def keep_render_task(dest: Path) -> dict:
+    """A post-task that writes the role's kustomize render to dest, for the test to read."""
+    return {
+        "name": "Keep the render for the test",
+        "ansible.builtin.copy": {
+            "content": "{{ _app_deploy_k8s_render.stdout }}",
+            "dest": str(dest),
+            "mode": "0600",
+        },
+        "changed_when": False,
+        "tags": ["app_deploy_kubernetes_render"],
+    }
+
+
 def _flat(result: subprocess.CompletedProcess[str]) -> str:
     return " ".join((result.stdout + result.stderr).split())
 
@@ -264,16 +278,7 @@ def test_render_sets_the_build_images_and_holds_no_secret(
         app_deploy_backend_env={"STORE_TEXT": "true"},
     )
     keep = [
-        {
-            "name": "Keep the render for the test",
-            "ansible.builtin.copy": {
-                "content": "{{ _app_deploy_k8s_render.stdout }}",
-                "dest": str(rendered_file),
-                "mode": "0600",
-            },
-            "changed_when": False,
-            "tags": ["app_deploy_kubernetes_render"],
-        },
+        keep_render_task(rendered_file),
         {
             "name": "Keep the generated kustomization for the test",
             "ansible.builtin.copy": {

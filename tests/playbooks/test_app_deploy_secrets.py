@@ -24,6 +24,7 @@ from tests.playbooks.test_app_deploy_kubernetes import (
     _closed_port,
     _flat,
     _run_role,
+    keep_render_task,
     kubeconfig,  # noqa: F401 - the fixture, shared
 )
 
@@ -149,19 +150,9 @@ def _ca_file(tmp_path: Path) -> Path:
 
 def _render(tmp_path: Path, extra_vars: dict) -> list[dict]:
     rendered_file = tmp_path / "rendered.yaml"
-    keep = [
-        {
-            "name": "Keep the render for the test",
-            "ansible.builtin.copy": {
-                "content": "{{ _app_deploy_k8s_render.stdout }}",
-                "dest": str(rendered_file),
-                "mode": "0600",
-            },
-            "changed_when": False,
-            "tags": [RENDER],
-        }
-    ]
-    result = _run_role(tmp_path, extra_vars, tags=RENDER, post_tasks=keep)
+    result = _run_role(
+        tmp_path, extra_vars, tags=RENDER, post_tasks=[keep_render_task(rendered_file)]
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return [obj for obj in yaml.safe_load_all(rendered_file.read_text()) if obj]
 
