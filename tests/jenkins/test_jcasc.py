@@ -23,6 +23,7 @@ SECRETS = {
     "jenkins_vault_approle_role_id": "render-test-role-id",
     "jenkins_vault_approle_secret_id": "render-test-secret-id",
 }
+REPOSITORY = "https://git.example.internal/rotten-potatoes.git"
 REGISTRY = {
     "jenkins_registry_username": "ci-bot",
     "jenkins_registry_password": "render-test-registry-password",  # pragma: allowlist secret
@@ -84,13 +85,20 @@ def credential_ids(casc: dict[str, Any]) -> set[str]:
 def with_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return render(
         tmp_path_factory.mktemp("jcasc"),
-        {**SECRETS, **REGISTRY, "jenkins_url": "https://ci.example.org/"},
+        {
+            **SECRETS,
+            **REGISTRY,
+            "jenkins_url": "https://ci.example.org/",
+            "jenkins_job_repository": REPOSITORY,
+        },
     )
 
 
 @pytest.fixture(scope="module")
 def without_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return render(tmp_path_factory.mktemp("jcasc"), SECRETS)
+    return render(
+        tmp_path_factory.mktemp("jcasc"), {**SECRETS, "jenkins_job_repository": REPOSITORY}
+    )
 
 
 def test_jcasc_is_yaml_with_a_locked_down_admin(with_registry: dict[str, str]) -> None:
@@ -120,7 +128,7 @@ def test_the_job_runs_the_jenkinsfile_from_scm_on_push_and_by_polling(
     casc = yaml.safe_load(with_registry["jenkins.yaml"])
     script = casc["jobs"][0]["script"]
     assert 'pipelineJob("rotten-potatoes")' in script
-    assert 'url("https://github.com/rotten-potatoes/rotten-potatoes.git")' in script
+    assert f'url("{REPOSITORY}")' in script
     assert 'branch("*/main")' in script
     assert 'scriptPath("Jenkinsfile")' in script
     assert "githubPush()" in script
@@ -163,7 +171,13 @@ def test_without_a_registry_login_there_is_no_registry_credential(
 def test_quotes_and_colons_in_settings_keep_the_yaml_valid(tmp_path: Path) -> None:
     tricky = 'Rotten "Potatoes": CI # not a comment'
     rendered = render(
-        tmp_path, {**SECRETS, "jenkins_system_message": tricky, "jenkins_job_branch": "release/1.x"}
+        tmp_path,
+        {
+            **SECRETS,
+            "jenkins_job_repository": REPOSITORY,
+            "jenkins_system_message": tricky,
+            "jenkins_job_branch": "release/1.x",
+        },
     )
     casc = yaml.safe_load(rendered["jenkins.yaml"])
     assert casc["jenkins"]["systemMessage"] == tricky

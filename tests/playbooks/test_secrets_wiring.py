@@ -107,3 +107,18 @@ def test_the_vault_source_asks_vault_only_when_a_secret_is_used(tmp_path: Path) 
     assert token not in output
     assert "/v1/secret/data/rotten-potatoes/elasticsearch" in output
     assert "Connection refused" in output
+
+
+def test_the_jenkins_job_builds_the_checkout_origin(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    origin = "https://git.example.internal/team/rotten-potatoes.git"
+    subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)
+    subprocess.run(["git", "-C", str(checkout), "remote", "add", "origin", origin], check=True)
+    with_origin = resolve(
+        "jenkins_job_repository", tmp_path, rotten_potatoes_project_dir=str(checkout)
+    )
+    assert message(with_origin) == origin
+    without = resolve(
+        "jenkins_job_repository", tmp_path, rotten_potatoes_project_dir=str(tmp_path / "none")
+    )
+    assert message(without) == ""
