@@ -92,12 +92,18 @@ def running_mlflow_server(root: Path, venv_bin: Path, env: dict[str, str]) -> It
         wait_for_http(f"{uri}/health", 120, process)
         yield uri
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log_file.close()
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, 20 s to exit, then SIGKILL: every server a test starts is stopped this way."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -139,12 +145,7 @@ def running_backend(model: Path, root: Path, venv_bin: Path, env: dict[str, str]
             pytest.fail(f"{error}\n--- backend log ---\n{log.read_text()[-4000:]}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")

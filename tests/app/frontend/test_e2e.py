@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, running_backend, wait_for_http
+from tests.conftest import REPO_ROOT, free_port, running_backend, stop_process, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -26,15 +26,6 @@ POSITIVE_REVIEW = (
     "An absolutely wonderful film. The acting is superb, the story is moving and beautifully "
     "told, and I loved every minute of it. One of the best movies I have seen in years."
 )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -102,7 +93,7 @@ def page_url(
             pytest.fail(f"{error}\n--- streamlit log ---\n{log.read_text()[-4000:]}")
         yield url
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def test_positive_review_in_a_real_browser(page_url: str, backend_url: str):
