@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import subprocess
 import tarfile
 import time
 import urllib.error
 import urllib.request
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port
+from tests.images.ca_leak import HOST_BUNDLE, host_private_certificates, layer_leaks
 from tests.images.conftest import PREFIX, BuiltImages, docker, inspect_image
 
 pytestmark = pytest.mark.integration
 
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+HOST_CA_BUNDLE = HOST_BUNDLE
 BACKEND_MAX_BYTES = 400_000_000
 FRONTEND_MAX_BYTES = 350_000_000
 NETWORK = f"{PREFIX}-net"
-PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\n(.*?)-----END CERTIFICATE-----", re.DOTALL)
 
 POSITIVE = "A wonderful, moving film. Brilliant acting, a great story, I loved every minute of it."
 NEGATIVE = "Awful. A boring, stupid mess with terrible acting; the worst movie I have ever seen."
@@ -90,17 +89,6 @@ def _layer_tars(saved: Path) -> Iterator[tarfile.TarFile]:
                 continue
 
 
-def _distinctive_line(image_bundle: bytes) -> bytes | None:
-    """A base64 line of a host CA that Debian's ca-certificates does not ship (the proxy's)."""
-    debian = {re.sub(rb"\s", b"", body) for body in PEM.findall(image_bundle)}
-    for body in PEM.findall(HOST_CA_BUNDLE.read_bytes()):
-        if re.sub(rb"\s", b"", body) not in debian:
-            lines = [line for line in body.split(b"\n") if len(line) == 64]
-            if len(lines) > 2:
-                return lines[len(lines) // 2]
-    return None
-
-
 def test_no_ca_bundle_in_any_layer(image: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     if not HOST_CA_BUNDLE.is_file():
         pytest.skip(f"no host CA bundle at {HOST_CA_BUNDLE}: nothing could leak")
@@ -108,33 +96,20 @@ def test_no_ca_bundle_in_any_layer(image: str, tmp_path_factory: pytest.TempPath
     assert "BEGIN CERTIFICATE" not in history
     assert "ca-certificates.crt" not in history
 
-    host_bytes = HOST_CA_BUNDLE.read_bytes()
-    host_size, host_sha = len(host_bytes), hashlib.sha256(host_bytes).hexdigest()
     saved = tmp_path_factory.mktemp("saved") / "image.tar"
     with saved.open("wb") as out:
         subprocess.run(["/usr/bin/docker", "save", image], stdout=out, check=True, timeout=600)
 
-    image_bundle = b""
-    for layer in _layer_tars(saved):
-        for member in layer:
-            if member.name.lstrip("./") == "etc/ssl/certs/ca-certificates.crt" and member.isfile():
-                image_bundle = layer.extractfile(member).read()  # type: ignore[union-attr]
-    needle = _distinctive_line(image_bundle)
-
-    for layer in _layer_tars(saved):
-        for member in layer:
-            name = member.name.lstrip("./")
-            assert not name.startswith("run/secrets/"), f"{name} is in a layer of {image}"
-            if not member.isfile():
-                continue
-            content = layer.extractfile(member).read()  # type: ignore[union-attr]
-            if member.size == host_size:
-                assert hashlib.sha256(content).hexdigest() != host_sha, (
-                    f"{name} in {image} is the host CA bundle"
-                )
-            if needle is not None:
-                assert needle not in content, f"{name} in {image} holds the host's proxy CA"
+    private = host_private_certificates(HOST_CA_BUNDLE)
+    if not private.identified:
+        # Said, not guessed: the exact-bundle and secret-mount checks below still run.
+        warnings.warn(f"{image}: {private.summary()}; no CA content check", stacklevel=1)
+    needles, host_bundle = private.needles(), HOST_CA_BUNDLE.read_bytes()
+    leaks = [
+        leak for layer in _layer_tars(saved) for leak in layer_leaks(layer, needles, host_bundle)
+    ]
     saved.unlink()
+    assert not leaks, f"{image} leaks the build's CA secret ({private.summary()}): {leaks}"
 
 
 def _wait_http(url: str, container: str, seconds: float) -> bytes:
