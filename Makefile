@@ -91,14 +91,25 @@ check: lint unit ## Lint and unit tests: the quick loop (under 3 minutes)
 integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
 	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
 
+# The suites `make test` runs, in order. `check` runs the unit tests and `integration` the rest of
+# pytest but the demo. The Jenkinsfile's own targets (data-pull, pipeline, promote, smoke) run
+# inside tests/jenkins, on a throwaway copy of the project.
+TEST_SUITES := check policy secrets-scan workflows-lint integration demo-e2e app-images molecule
+
 .PHONY: test
-# `check` runs the unit tests, so the pytest line runs the rest. The Jenkinsfile's own targets
-# (data-pull, pipeline, promote, smoke) run inside tests/jenkins, on a throwaway copy of the project.
-test: test-tools venv images check policy secrets-scan workflows-lint ## Everything that runs offline; what .ci/run calls
-	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
-	$(MAKE) demo-e2e
-	$(MAKE) app-images
-	$(MAKE) molecule
+# Every suite runs even when an earlier one failed, so one red test does not hide the state of the
+# rest; the summary lists each suite's result and time, and any failure makes the exit status 1.
+# Only the set-up (tools, venv, base images) stops at once: nothing after it could run without it.
+test: test-tools venv images ## Everything that runs offline; what .ci/run calls
+	@mkdir -p $(TEST_RESULTS); : > $(TEST_RESULTS)/suites.txt; failed=0; \
+	for suite in $(TEST_SUITES); do \
+	  printf '\n==> make %s\n' "$$suite"; started=$$SECONDS; \
+	  if $(MAKE) $$suite; then result=passed; else result=FAILED; failed=$$((failed + 1)); fi; \
+	  printf '  %-16s %-7s %5d s\n' "$$suite" "$$result" "$$((SECONDS - started))" >> $(TEST_RESULTS)/suites.txt; \
+	done; \
+	printf '\n==> make test: %d of %d suites failed\n' "$$failed" "$(words $(TEST_SUITES))"; \
+	cat $(TEST_RESULTS)/suites.txt; \
+	[ "$$failed" -eq 0 ]
 
 .PHONY: demo-e2e
 demo-e2e: $(VENV_STAMP) ## `make demo` twice, checks the URLs it printed, then `make demo-down` (default ports)

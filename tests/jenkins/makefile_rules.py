@@ -11,6 +11,9 @@ RULE = re.compile(
 )
 SUBMAKE = re.compile(r"\$\(MAKE\)\s+(?P<args>[^;&|]*)")
 MAKE_VARIABLE = re.compile(r"\$[({][^)}]*[)}]")
+SIMPLE_VARIABLE = re.compile(r"^(?P<name>[A-Z_][A-Z0-9_]*)\s*:?=\s*(?P<value>[^$]*)$")
+# A shell loop over words in a recipe: `for suite in a b c; do ... $(MAKE) $$suite ...`.
+SHELL_LOOP = re.compile(r"\bfor\s+(?P<name>\w+)\s+in\s+(?P<words>[^;]*);")
 
 
 @dataclass
@@ -19,14 +22,35 @@ class Rule:
     recipe: list[str] = field(default_factory=list)
 
 
+def parse_variables(makefile: Path) -> dict[str, str]:
+    """Variables set once to plain words (`NAME := a b c`), which recipes may loop over."""
+    found = {}
+    for line in makefile.read_text(encoding="utf-8").splitlines():
+        if (match := SIMPLE_VARIABLE.match(line)) is not None:
+            found[match.group("name")] = match.group("value").split("#", 1)[0].strip()
+    return found
+
+
 def parse_rules(makefile: Path) -> dict[str, Rule]:
-    """Explicit rules by target name (variables and special targets such as .PHONY are left out)."""
+    """Explicit rules by target name (variables and special targets such as .PHONY are left out).
+
+    A recipe line continued with backslashes is one entry, with plain variables expanded.
+    """
+    variables = parse_variables(makefile)
     rules: dict[str, Rule] = {}
     current: list[Rule] = []
+    continued = ""
     for line in makefile.read_text(encoding="utf-8").splitlines():
-        if line.startswith("\t"):
+        if line.startswith("\t") or continued:
+            logical = continued + " " + line.strip() if continued else line.strip()
+            if logical.endswith("\\"):
+                continued = logical[:-1].rstrip()
+                continue
+            continued = ""
+            for name, value in variables.items():
+                logical = logical.replace(f"$({name})", value)
             for rule in current:
-                rule.recipe.append(line.strip())
+                rule.recipe.append(logical)
             continue
         match = RULE.match(line)
         if match is None or line.lstrip().startswith("#"):
@@ -46,9 +70,13 @@ def parse_rules(makefile: Path) -> dict[str, Rule]:
 
 def submake_targets(recipe_line: str) -> list[str]:
     """Targets a recipe line runs with $(MAKE), without options and VAR=value assignments."""
+    loops = {m.group("name"): m.group("words").split() for m in SHELL_LOOP.finditer(recipe_line)}
     targets: list[str] = []
     for match in SUBMAKE.finditer(recipe_line):
         for word in match.group("args").split():
+            if word.startswith("$$") and word[2:] in loops:
+                targets += loops[word[2:]]
+                continue
             if word.startswith("-") or "=" in word or MAKE_VARIABLE.search(word):
                 continue
             targets.append(word)
