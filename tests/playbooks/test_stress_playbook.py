@@ -31,7 +31,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DOCKER_NOTE = "not sampled: docker target has no HPA"
 
 FAKE_KUBECTL = '''#!{python}
-"""A scripted kubectl: the HPA scales {start} -> 3 -> {start} pods, relative to its first call."""
+"""A scripted kubectl: the HPA scales {start} -> 3 -> {start} pods, relative to the load's start.
+
+The load starts with the first request through the port-forward that is not one of the role's
+own probes (Ansible's uri module, User-Agent ansible-httpget), so the timeline holds however
+slowly the role gets from its first `get hpa` to Locust on a busy machine. Before that, the HPA
+is at its minimum.
+"""
 import json
 import socket
 import sys
@@ -39,7 +45,7 @@ import threading
 import time
 from pathlib import Path
 
-STATE = Path({state!r})
+LOAD_START = Path({load_start!r})
 SCALES = {scales!r}
 UP_AT, DOWN_AT = {up_at!r}, {down_at!r}
 BACKEND_PORT = {backend_port!r}
@@ -59,21 +65,40 @@ def relay(source, sink):
                 pass
 
 
+def note_load_start(client):
+    """Record the time of the first request that is not one of the role's probes."""
+    head = b""
+    deadline = time.monotonic() + 5
+    while b"\\r\\n\\r\\n" not in head and time.monotonic() < deadline:
+        head = client.recv(65536, socket.MSG_PEEK)
+        if not head:
+            return
+        if b"\\r\\n\\r\\n" not in head:
+            time.sleep(0.01)
+    if b"ansible-httpget" not in head.lower() and not LOAD_START.exists():
+        LOAD_START.write_text(str(time.time()))
+
+
+def serve(client):
+    note_load_start(client)
+    upstream = socket.create_connection(("127.0.0.1", BACKEND_PORT))
+    for end in (client, upstream):
+        end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for pair in ((client, upstream), (upstream, client)):
+        threading.Thread(target=relay, args=pair, daemon=True).start()
+
+
 def port_forward(mapping):
     local, remote = mapping.split(":")
     server = socket.create_server(("127.0.0.1", int(local or 0)))
     print(f"Forwarding from 127.0.0.1:{{server.getsockname()[1]}} -> {{remote}}", flush=True)
     while True:
         client, _ = server.accept()
-        upstream = socket.create_connection(("127.0.0.1", BACKEND_PORT))
-        for end in (client, upstream):
-            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for pair in ((client, upstream), (upstream, client)):
-            threading.Thread(target=relay, args=pair, daemon=True).start()
+        threading.Thread(target=serve, args=(client,), daemon=True).start()
 
 
 args = sys.argv[1:]
-with (STATE.parent / "calls.log").open("a") as log:
+with (LOAD_START.parent / "calls.log").open("a") as log:
     log.write(" ".join(args) + "\\n")
 for flag in ("--kubeconfig", "--context"):
     if flag in args:
@@ -82,10 +107,8 @@ if args[:1] == ["port-forward"]:
     port_forward(args[-1])
 if args[:1] != ["get"] or args[1] not in ("hpa", "deployment"):
     sys.exit("fake kubectl: unsupported " + " ".join(args))
-now = time.time()
-if not STATE.exists():
-    STATE.write_text(str(now))
-elapsed = now - float(STATE.read_text())
+# Seconds since the load started; negative (the HPA at rest) until it has.
+elapsed = time.time() - float(LOAD_START.read_text()) if LOAD_START.exists() else -1.0
 replicas = 3 if SCALES and UP_AT <= elapsed < DOWN_AT else 1
 if args[1] == "hpa":
     print(json.dumps({{
@@ -181,7 +204,7 @@ def _fake_kubectl(tmp_path: Path, backend_port: int, *, scales: bool, duration: 
         FAKE_KUBECTL.format(
             python=sys.executable,
             start=1,
-            state=str(state_dir / "first-call"),
+            load_start=str(state_dir / "load-start"),
             scales=scales,
             up_at=4.0,
             down_at=float(duration + 6),
