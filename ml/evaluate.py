@@ -12,9 +12,10 @@ import json
 import logging
 from collections.abc import Sequence
 
-from ml import dataset, tracking
-from ml.data import atomic_write
+from ml import tracking
+from ml.data import read as dataset
 from ml.errors import PipelineError, run_cli
+from ml.files import atomic_write
 from ml.metrics import evaluate
 from ml.settings import MLSettings
 

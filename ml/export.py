@@ -22,13 +22,12 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from ml import lineage, tracking
+from ml.contract import CARD_NAME, CHAMPION_ALIAS, MODEL_FILE
 from ml.errors import PipelineError, run_cli
 from ml.settings import MLSettings
 
 log = logging.getLogger(__name__)
 
-CARD_NAME = "model_card.json"
-MODEL_FILE = "model.pkl"
 METRIC_KEYS = ("accuracy", "f1", "roc_auc", "fit_seconds")
 
 
@@ -96,7 +95,7 @@ def export(client: MlflowClient, name: str, alias: str, out: Path) -> dict[str, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml.export", description=__doc__.split("\n")[0])
-    parser.add_argument("--alias", default="champion", help="registry alias to export")
+    parser.add_argument("--alias", default=CHAMPION_ALIAS, help="registry alias to export")
     parser.add_argument("--out", type=Path, default=Path("build/model"), help="destination folder")
     args = parser.parse_args(argv)
     settings = MLSettings()

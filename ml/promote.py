@@ -16,18 +16,17 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 
-from ml import dataset, tracking
+from ml import tracking
 from ml.behaviour import SuiteResult, run_behaviour_checks
-from ml.data import atomic_write
+from ml.contract import CANDIDATE_ALIAS, CHAMPION_ALIAS
+from ml.data import read as dataset
 from ml.errors import GateRefusedError, run_cli
+from ml.files import atomic_write
 from ml.metrics import Scores, evaluate
 from ml.params import GateParams, load_params
 from ml.settings import MLSettings
 
 log = logging.getLogger(__name__)
-
-CANDIDATE_ALIAS = "candidate"
-CHAMPION_ALIAS = "champion"
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ml import dataset, lineage, plots, tracking
-from ml.data import atomic_write
+from ml import lineage, plots, tracking
+from ml.contract import CANDIDATE_ALIAS
+from ml.data import read as dataset
 from ml.errors import PipelineError, run_cli
+from ml.files import atomic_write
 from ml.metrics import Evaluation, evaluate
 from ml.model import build_pipeline
 from ml.params import Params, load_params
@@ -31,7 +33,6 @@ from ml.settings import MLSettings
 
 log = logging.getLogger(__name__)
 
-CANDIDATE_ALIAS = "candidate"
 # Pickle, not skops: for this pipeline skops files are an order of magnitude larger and slower
 # to load. The export records a sha256 of the pickle so consumers can verify it.
 SERIALIZATION_FORMAT = "cloudpickle"

@@ -21,11 +21,10 @@ from typing import Any, Literal
 import numpy as np
 
 from app.backend.linear import compile_scorer
+from ml.contract import CARD_NAME, MODEL_FILE
 
 log = logging.getLogger(__name__)
 
-CARD_NAME = "model_card.json"
-MODEL_FILE = "model.pkl"
 Label = Literal["positive", "negative"]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ml.data import RawData, read_embedded
+from ml.data.prepare import RawData, read_embedded
 
 # Big enough for a model that passes the behavioural checks, small enough to train in seconds.
 GOOD_VERSION = 1

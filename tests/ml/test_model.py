@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 
 from ml.behaviour import run_behaviour_checks
-from ml.data import RawData, prepare
+from ml.data.prepare import RawData, prepare
 from ml.features import NaiveBayesWeighter
 from ml.metrics import evaluate
 from ml.model import build_pipeline

