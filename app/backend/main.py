@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from app.backend.logs import configure_logging
 from app.backend.middleware import ServiceMiddleware
 from app.backend.routes import feedback, ops, predict, predictions
-from app.backend.services import build_services
+from app.backend.runtime import build_runtime
 from app.backend.settings import Settings
 from app.backend.vault import VaultError, settings_with_vault_secrets
 
@@ -43,14 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
-        app.state.services = services
-        log.info("ready=%s", services.predictor is not None)
+        runtime = build_runtime(settings)
+        app.state.runtime = runtime
+        log.info("ready=%s", runtime.predictor is not None)
         try:
             yield
         finally:
-            services.close()
-            del app.state.services
+            runtime.close()
+            del app.state.runtime
 
     app = FastAPI(
         title="Sentiment Analysis API",

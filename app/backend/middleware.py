@@ -125,9 +125,9 @@ class ServiceMiddleware:
         route_path = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
         app = scope.get("app")
-        services = getattr(getattr(app, "state", None), "services", None) if app else None
-        if services is not None:
-            services.metrics.observe_request(route_path, method, status, seconds)
+        runtime = getattr(getattr(app, "state", None), "runtime", None) if app else None
+        if runtime is not None:
+            runtime.metrics.observe_request(route_path, method, status, seconds)
         fields = {
             "request_id": info.get("request_id") or uuid.uuid4().hex,
             "route": route_path,
@@ -141,5 +141,5 @@ class ServiceMiddleware:
         if "count" in info:
             fields["count"] = info["count"]
         self.access.info("%s %s %d", method, route_path, status, extra={"fields": fields})
-        if services is not None and services.shipper is not None:
-            services.shipper.submit({"@timestamp": utc_timestamp(), "message": "request", **fields})
+        if runtime is not None and runtime.shipper is not None:
+            runtime.shipper.submit({"@timestamp": utc_timestamp(), "message": "request", **fields})

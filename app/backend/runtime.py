@@ -1,4 +1,7 @@
-"""Everything the lifespan builds and tears down: model, spool, database, flusher, shipper."""
+"""Everything the lifespan builds and tears down: model, spool, database, flusher, shipper.
+
+The runtime wiring of one app instance; routes reach it through ``request.app.state.runtime``.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     metrics: Metrics
     spool: Spool
@@ -81,7 +84,7 @@ def load_predictor(settings: Settings) -> tuple[Predictor | None, str | None]:
     return predictor, None
 
 
-def build_services(settings: Settings) -> Services:
+def build_runtime(settings: Settings) -> Runtime:
     metrics = Metrics()
     spool = Spool(settings.resolved_spool_path, settings.spool_synchronous)
     database = Database(settings.resolved_database_url, settings.db_connect_timeout_seconds)
@@ -106,7 +109,7 @@ def build_services(settings: Settings) -> Services:
             timeout=settings.es_timeout_seconds,
         )
     predictor, error = load_predictor(settings)
-    services = Services(
+    runtime = Runtime(
         settings=settings,
         metrics=metrics,
         spool=spool,
@@ -116,9 +119,9 @@ def build_services(settings: Settings) -> Services:
         model_error=error,
         shipper=shipper,
     )
-    metrics.bind_runtime(services.runtime_values)
+    metrics.bind_runtime(runtime.runtime_values)
     flusher.prepare()
     flusher.start()
     if shipper is not None:
         shipper.start()
-    return services
+    return runtime

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.backend.routes.deps import services
+from app.backend.routes.deps import runtime_of
 from app.backend.schemas import FeedbackOut, FeedbackRequest, error_responses
 
 log = logging.getLogger(__name__)
@@ -24,11 +24,11 @@ router = APIRouter(tags=["predictions"])
     "request_id is not spooled and the database cannot be asked.",
 )
 def feedback(body: FeedbackRequest, request: Request) -> FeedbackOut:
-    svc = services(request)
-    known = svc.spool.has_prediction(body.request_id)
+    runtime = runtime_of(request)
+    known = runtime.spool.has_prediction(body.request_id)
     if not known:
         try:
-            known = svc.database.exists(body.request_id)
+            known = runtime.database.exists(body.request_id)
         except SQLAlchemyError as error:
             log.warning("feedback lookup failed: %s", str(error).splitlines()[0])
             raise HTTPException(
@@ -36,10 +36,10 @@ def feedback(body: FeedbackRequest, request: Request) -> FeedbackOut:
             ) from None
     if not known:
         raise HTTPException(status_code=404, detail=f"unknown request_id {body.request_id}")
-    svc.spool.append_feedback(
+    runtime.spool.append_feedback(
         body.request_id, body.correct_label, datetime.now(UTC).isoformat(timespec="microseconds")
     )
-    svc.flusher.wake()
+    runtime.flusher.wake()
     return FeedbackOut(
         request_id=body.request_id, correct_label=body.correct_label, status="recorded"
     )

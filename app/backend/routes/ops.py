@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.backend.routes.deps import services
+from app.backend.routes.deps import runtime_of
 from app.backend.schemas import ErrorOut, ReadyOut, error_responses
 
 router = APIRouter(tags=["operations"])
@@ -28,14 +28,14 @@ async def health() -> dict[str, str]:
     "succeed); `log_shipper` is `disabled`, `ok` or `dropping` with the dropped count.",
 )
 async def ready(request: Request) -> JSONResponse:
-    svc = services(request)
+    runtime = runtime_of(request)
     body = {
-        "ready": svc.predictor is not None,
-        "model": svc.model_state(),
-        "database": svc.flusher.state(),
-        "log_shipper": svc.shipper_state(),
+        "ready": runtime.predictor is not None,
+        "model": runtime.model_state(),
+        "database": runtime.flusher.state(),
+        "log_shipper": runtime.shipper_state(),
     }
-    return JSONResponse(body, status_code=200 if svc.predictor is not None else 503)
+    return JSONResponse(body, status_code=200 if runtime.predictor is not None else 503)
 
 
 @router.get(
@@ -45,13 +45,13 @@ async def ready(request: Request) -> JSONResponse:
     summary="The model card of the served model",
 )
 async def version(request: Request) -> JSONResponse:
-    svc = services(request)
-    if svc.predictor is None:
+    runtime = runtime_of(request)
+    if runtime.predictor is None:
         return JSONResponse(
-            {"detail": f"model not loaded: {svc.model_error or 'no model configured'}"},
+            {"detail": f"model not loaded: {runtime.model_error or 'no model configured'}"},
             status_code=503,
         )
-    return JSONResponse(svc.predictor.card)
+    return JSONResponse(runtime.predictor.card)
 
 
 @router.get(
@@ -61,5 +61,5 @@ async def version(request: Request) -> JSONResponse:
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics(request: Request) -> Response:
-    svc = services(request)
-    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    runtime = runtime_of(request)
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

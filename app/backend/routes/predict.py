@@ -19,21 +19,21 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from app.backend.model import Prediction, Predictor
-from app.backend.routes.deps import predictor, services
+from app.backend.routes.deps import predictor, runtime_of
+from app.backend.runtime import Runtime
 from app.backend.schemas import BatchRequest, PredictionOut, PredictRequest, error_responses
-from app.backend.services import Services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["predictions"])
 ERRORS = error_responses(400, 401, 413, 503)
 
 
-def _run(svc: Services, model: Predictor, texts: list[str]) -> list[dict[str, Any]]:
+def _run(runtime: Runtime, model: Predictor, texts: list[str]) -> list[dict[str, Any]]:
     started = time.perf_counter()
     results: list[Prediction] = model.predict(texts)
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     created_at = datetime.now(UTC).isoformat(timespec="microseconds")
-    store_text = svc.settings.store_text
+    store_text = runtime.settings.store_text
     outputs = []
     records = []
     for text, result in zip(texts, results, strict=True):
@@ -65,14 +65,14 @@ def _run(svc: Services, model: Predictor, texts: list[str]) -> list[dict[str, An
             }
         )
     try:
-        svc.spool.append_predictions(records)
+        runtime.spool.append_predictions(records)
     except sqlite3.Error as error:
         log.error("cannot spool prediction records: %s", error)
         raise HTTPException(
             status_code=503, detail="the prediction could not be recorded; retry later"
         ) from None
     for output in outputs:
-        svc.metrics.count_prediction(output["label"])
+        runtime.metrics.count_prediction(output["label"])
     return outputs
 
 
@@ -85,8 +85,8 @@ def _run(svc: Services, model: Predictor, texts: list[str]) -> list[dict[str, An
     "P(positive). Every prediction is recorded (spooled, then stored in the database).",
 )
 async def predict(body: PredictRequest, request: Request) -> Response:
-    svc = services(request)
-    output = _run(svc, predictor(svc), [body.text])[0]
+    runtime = runtime_of(request)
+    output = _run(runtime, predictor(runtime), [body.text])[0]
     info = request.scope.get("rp")
     if info is not None:
         info.update(
@@ -106,8 +106,8 @@ async def predict(body: PredictRequest, request: Request) -> Response:
     description="One result per text, in order, each with its own request_id.",
 )
 async def predict_batch(body: BatchRequest, request: Request) -> Response:
-    svc = services(request)
-    outputs = _run(svc, predictor(svc), body.texts)
+    runtime = runtime_of(request)
+    outputs = _run(runtime, predictor(runtime), body.texts)
     info = request.scope.get("rp")
     if info is not None:
         info.update(model_version=outputs[0]["model_version"], count=len(outputs))

@@ -28,8 +28,8 @@ def test_predict_and_store(client: TestClient) -> None:
     assert negative["label"] == "negative"
     assert negative["probability"] == pytest.approx(1 - negative["positive_probability"])
 
-    services = client.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
     listed = client.get("/predictions", params={"limit": 5}).json()
     assert [p["request_id"] for p in listed] == [negative["request_id"], body["request_id"]]
     assert all(p["stored"] for p in listed)
@@ -45,8 +45,8 @@ def test_feedback_round_trip(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.json()["status"] == "recorded"
-    services = client.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
     (row,) = [p for p in client.get("/predictions").json() if p["request_id"] == request_id]
     assert row["feedback_label"] == "negative"
     assert row["feedback_at"]
@@ -63,8 +63,8 @@ def test_batch(client: TestClient) -> None:
 def test_store_text_off_keeps_only_hash(app_factory, tiny_model: Path) -> None:
     client = app_factory(model_path=tiny_model, store_text=False)
     request_id = client.post("/predict", json={"text": "secret review"}).json()["request_id"]
-    services = client.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
     (row,) = client.get("/predictions").json()
     assert row["request_id"] == request_id
     assert row["text"] is None
@@ -176,6 +176,6 @@ def test_spooled_records_survive_restart(app_factory, tiny_model: Path, tmp_path
     bad.__exit__(None, None, None)
 
     good = app_factory(model_path=tiny_model, data_dir=data)
-    services = good.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained after restart")
-    assert services.database.count() == 3
+    runtime = good.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained after restart")
+    assert runtime.database.count() == 3

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from app.backend.main import create_app
 from tests.app.backend.conftest import PostgresCluster, make_settings, wait_until
-from tests.conftest import free_port, wait_for_http
+from tests.support.network import free_port, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def test_alembic_upgrade_from_empty_cli(pg_url: str, repo_root: Path, subprocess
 def test_every_endpoint_on_postgres(exported_model: Path, pg_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, model_path=exported_model, database_url=pg_url)
     with TestClient(create_app(settings)) as client:
-        services = client.app.state.services
+        runtime = client.app.state.runtime
         assert client.get("/health").status_code == 200
         wait_until(lambda: client.get("/ready").json()["database"]["status"] == "ok", 10, "db")
         card = client.get("/version").json()
@@ -59,7 +59,7 @@ def test_every_endpoint_on_postgres(exported_model: Path, pg_url: str, tmp_path:
             "/feedback", json={"request_id": single["request_id"], "correct_label": "negative"}
         )
         assert feedback.status_code == 200
-        wait_until(lambda: services.spool.depth == 0, 10, "spool drained")
+        wait_until(lambda: runtime.spool.depth == 0, 10, "spool drained")
         listed = client.get("/predictions", params={"limit": 10}).json()
         assert len(listed) == 3
         assert all(p["stored"] for p in listed)

@@ -12,7 +12,7 @@ import pytest
 
 from app.backend.logs import EsShipper
 from tests.app.backend.conftest import wait_until
-from tests.conftest import free_port
+from tests.support.network import free_port
 
 
 class BulkServer:
@@ -117,8 +117,8 @@ def test_es_down_never_affects_requests(app_factory, tiny_model: Path) -> None:
     client = app_factory(model_path=tiny_model, es_url=dead, es_flush_seconds=0.05)
     for _ in range(5):
         assert client.post("/predict", json={"text": "great"}).status_code == 200
-    services = client.app.state.services
-    wait_until(lambda: services.shipper.dropped >= 5, 5, "records dropped")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.shipper.dropped >= 5, 5, "records dropped")
     ready = client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["log_shipper"]["status"] == "dropping"
