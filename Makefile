@@ -270,15 +270,15 @@ export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
 
 .PHONY: bench
 bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/benchmarks.md)
-	$(BIN)/python bench/train.py
+	$(BIN)/python -m bench.train
 
 .PHONY: bench-serve
 bench-serve: $(VENV_STAMP) ## Serving benchmark: the backend vs mlflow models serve (needs wrk, postgresql)
-	$(BIN)/python bench/serve.py
+	$(BIN)/python -m bench.serve
 
 .PHONY: bench-images
 bench-images: $(VENV_STAMP) docker-engine ## Image sizes, cold start to ready and to healthy (see docs/benchmarks.md)
-	$(BIN)/python bench/images.py
+	$(BIN)/python -m bench.images
 
 .PHONY: backend
 backend: $(VENV_STAMP) ## Run the API on 127.0.0.1:8000 with the model in MODEL_OUT (make export first)

@@ -1,4 +1,4 @@
-"""Serving benchmark: ``make bench-serve`` (or ``python bench/serve.py``).
+"""Serving benchmark: ``make bench-serve`` (or ``python -m bench.serve``).
 
 On one exported model, side by side in one run:
 - the project's backend (``uvicorn --factory app.backend.main:create_app``, one worker, storing
@@ -17,7 +17,6 @@ import json
 import os
 import pickle
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,20 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from services import postgres_cluster, tree_rss_mb, wait_for
+from tests.support.network import free_port, wait_for_http
+from tests.support.postgres import throwaway_cluster
+from tests.support.processes import tree_rss_mb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "serve.json"
 WRK_SCRIPT = REPO_ROOT / "bench" / "wrk_bodies.lua"
 CONCURRENCY = (1, 8, 32)
 BATCH = 256
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -114,7 +108,7 @@ def start(
 ) -> tuple[subprocess.Popen, float]:
     stream = log.open("wb")
     process = subprocess.Popen(command, env=env, stdout=stream, stderr=subprocess.STDOUT)
-    return process, wait_for(ready_url, process, timeout=180)
+    return process, wait_for_http(ready_url, 180, process)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -203,8 +197,9 @@ def main() -> int:
         invocation_bodies.write_text("".join(json.dumps({"inputs": [r]}) + "\n" for r in reviews))
         results["in_process_predict_p50_ms"] = in_process_p50_ms(model_dir, reviews)
 
-        with postgres_cluster() as database_url:
-            port = _free_port()
+        with throwaway_cluster("rp-bench-pg-") as cluster:
+            database_url = cluster.url()
+            port = free_port()
             backend_env = _env(
                 MODEL_PATH=str(model_dir),
                 DATABASE_URL=database_url,
@@ -234,7 +229,7 @@ def main() -> int:
 
         results["spool_append_p50_ms"] = spool_append_p50_ms(scratch / "spool-bench.sqlite3")
 
-        port = _free_port()
+        port = free_port()
         mlflow_serve, cold = start(
             [
                 str(Path(sys.executable).parent / "mlflow"),

@@ -1,4 +1,4 @@
-"""Training and in-process prediction benchmark: ``make bench`` (or ``python bench/train.py``).
+"""Training and in-process prediction benchmark: ``make bench`` (or ``python -m bench.train``).
 
 For each data version it runs the real commands (``ml.data``, ``ml.train``, ``ml.export``) in a
 scratch project with its own sqlite MLflow store, then loads the exported model the way the

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.images.ca_leak import HOST_BUNDLE, host_private_certificates, layer_leaks
 from tests.images.conftest import PREFIX, BuiltImages, docker, inspect_image
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, running_backend, stop_process, wait_for_http
+from tests.conftest import REPO_ROOT, running_backend, stop_process
+from tests.support.network import free_port, wait_for_http
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.frontend.batch import read_reviews_csv
 from app.frontend.views.analyze import PREDICTION_KEY
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT
+from tests.support.network import free_port
 
 from .conftest import MODEL_CARD, FakeBackend
 
