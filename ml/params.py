@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -49,10 +50,46 @@ class GateParams(_Strict):
     min_behaviour_pass_rate: float = Field(ge=0, le=1)
 
 
+class FeedbackParams(_Strict):
+    """ml.feedback: how the users' verdicts become the feedback data version."""
+
+    data_version: int
+    min_rows: int = Field(ge=1)
+    conflict_rule: Literal["majority", "drop"]
+
+
+class MonitorParams(_Strict):
+    """ml.monitor: the window it reads and the thresholds past which it advises retraining."""
+
+    window_hours: float = Field(gt=0)
+    min_window_rows: int = Field(ge=10)
+    psi_bins: int = Field(ge=2, le=100)
+    psi_threshold: float = Field(gt=0)
+    ks_pvalue: float = Field(gt=0, lt=1)
+    max_positive_share_shift: float = Field(gt=0, lt=1)
+    min_feedback_rows: int = Field(ge=1)
+    max_accuracy_drop: float = Field(gt=0, lt=1)
+
+
 class Params(_Strict):
     data: DataParams
     train: TrainParams
     gate: GateParams
+    feedback: FeedbackParams
+    monitor: MonitorParams
+
+    @model_validator(mode="after")
+    def _feedback_version_is_known(self) -> Params:
+        if self.feedback.data_version not in self.data.versions:
+            raise ValueError(
+                f"feedback.data_version {self.feedback.data_version} is not one of data.versions"
+            )
+        if self.data.versions[self.feedback.data_version] is not None:
+            raise ValueError(
+                f"data.versions[{self.feedback.data_version}] must be null: the feedback version "
+                "is the whole training pool plus the feedback"
+            )
+        return self
 
 
 def load_params(path: Path) -> Params:

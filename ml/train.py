@@ -25,6 +25,7 @@ from ml import lineage, plots, tracking
 from ml.contract import CANDIDATE_ALIAS
 from ml.data import read as dataset
 from ml.errors import PipelineError, run_cli
+from ml.feedback.lineage import feedback_tags
 from ml.files import atomic_write
 from ml.metrics import Evaluation, evaluate
 from ml.model import build_pipeline
@@ -94,7 +95,7 @@ def train_and_register(settings: MLSettings, params: Params) -> TrainingResult:
         )
     client = tracking.connect(settings)
     experiment_id = tracking.ensure_experiment(client, settings)
-    tags = _lineage_tags(settings, manifest)
+    tags = {**_lineage_tags(settings, manifest), **feedback_tags(manifest)}
 
     pipeline = build_pipeline(params.train)
     started = time.perf_counter()

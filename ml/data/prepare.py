@@ -183,8 +183,10 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def write_prepared(prepared: PreparedData, data_dir: Path) -> dict[str, object]:
-    """Write train.csv, test.csv and manifest.json; returns the manifest."""
+def write_prepared(
+    prepared: PreparedData, data_dir: Path, lineage: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Write train.csv, test.csv and manifest.json (plus ``lineage``); returns the manifest."""
     train_bytes = _csv_bytes(prepared.train)
     test_bytes = _csv_bytes(prepared.test)
     manifest: dict[str, object] = {
@@ -199,6 +201,7 @@ def write_prepared(prepared: PreparedData, data_dir: Path) -> dict[str, object]:
         },
         "dropped_empty": prepared.dropped_empty,
         "dropped_duplicates": prepared.dropped_duplicates,
+        **(lineage or {}),
     }
     atomic_write(data_dir / "test.csv", test_bytes)
     atomic_write(data_dir / "train.csv", train_bytes)
@@ -216,11 +219,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = MLSettings()
-    params = load_params(settings.path(settings.params_file)).data
+    all_params = load_params(settings.path(settings.params_file))
+    params = all_params.data
     data_version = params.version if args.version is None else args.version
     raw = load_raw(params, settings.project_dir, args.raw)
     prepared = prepare(raw, params, data_version)
-    manifest = write_prepared(prepared, settings.data_dir)
+    lineage: dict[str, object] = {}
+    if data_version == all_params.feedback.data_version:
+        # Imported here: ml.feedback builds on this module.
+        from ml.feedback.dataset import add_feedback
+
+        prepared, lineage = add_feedback(prepared, settings.data_dir, all_params.feedback)
+    manifest = write_prepared(prepared, settings.data_dir, lineage)
     log.info(
         "data version %s from %s: %s training rows, %s hold-out rows (train md5 %s)",
         manifest["data_version"],

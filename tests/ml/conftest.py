@@ -17,12 +17,19 @@ GOOD_ROWS = 3000
 # Far too little data: the gate must refuse what this trains.
 WEAK_VERSION = 9
 WEAK_ROWS = 40
+# The whole pool plus the exported feedback (ml.feedback).
+FEEDBACK_VERSION = 3
 
 TEST_PARAMS = {
     "data": {
         "raw_csv": "data/raw/IMDB Dataset.csv",
         "version": GOOD_VERSION,
-        "versions": {GOOD_VERSION: GOOD_ROWS, 2: None, WEAK_VERSION: WEAK_ROWS},
+        "versions": {
+            GOOD_VERSION: GOOD_ROWS,
+            2: None,
+            FEEDBACK_VERSION: None,
+            WEAK_VERSION: WEAK_ROWS,
+        },
         "test_fraction": 0.2,
         "seed": 42,
     },
@@ -40,6 +47,17 @@ TEST_PARAMS = {
         "min_roc_auc": 0.9,
         "max_regression": 0.005,
         "min_behaviour_pass_rate": 1.0,
+    },
+    "feedback": {"data_version": FEEDBACK_VERSION, "min_rows": 20, "conflict_rule": "majority"},
+    "monitor": {
+        "window_hours": 24,
+        "min_window_rows": 200,
+        "psi_bins": 10,
+        "psi_threshold": 0.2,
+        "ks_pvalue": 0.01,
+        "max_positive_share_shift": 0.15,
+        "min_feedback_rows": 30,
+        "max_accuracy_drop": 0.05,
     },
 }
 
