@@ -119,7 +119,7 @@ def test_unreadable_csv_is_reported(tmp_path: Path) -> None:
 
 
 def test_unknown_version_lists_the_known_ones(embedded_raw: data.RawData) -> None:
-    with pytest.raises(PipelineError, match=r"unknown data version 7; known versions: 1, 2, 9"):
+    with pytest.raises(PipelineError, match=r"unknown data version 7; known versions: 1, 2, 3, 9"):
         data.prepare(embedded_raw, PARAMS, 7)
 
 
@@ -158,9 +158,9 @@ def test_cli_unknown_version_is_one_clear_line(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("RP_PROJECT_DIR", str(project))
-    assert run_cli("ml.data", data.main, ["--version", "3"]) == 2
+    assert run_cli("ml.data", data.main, ["--version", "4"]) == 2
     err = capsys.readouterr().err
-    assert "unknown data version 3; known versions: 1, 2, 9" in err
+    assert "unknown data version 4; known versions: 1, 2, 3, 9" in err
     assert "Traceback" not in err
     assert not (project / "data").exists()
 

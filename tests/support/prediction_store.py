@@ -86,3 +86,31 @@ def spread_over(count: int, hours: float, end: datetime | None = None) -> Sequen
     end = end or datetime.now(UTC)
     step = timedelta(hours=hours) / max(count, 1)
     return [end - step * (count - index) for index in range(count)]
+
+
+def scored_predictions(
+    pipeline: object,
+    reviews: Sequence[str],
+    times: Sequence[datetime],
+    true_labels: Sequence[int] | None = None,
+    *,
+    model_version: str = "1",
+) -> list[StoredPrediction]:
+    """The predictions the service would store for ``reviews``, scored by ``pipeline``.
+
+    With ``true_labels``, each prediction also carries the user's verdict (the true label).
+    """
+    import numpy as np
+
+    positive = pipeline.predict_proba(np.asarray(reviews, dtype=object))[:, 1]  # type: ignore[attr-defined]
+    verdicts: Sequence[str | None] = (
+        ["positive" if label == 1 else "negative" for label in true_labels]
+        if true_labels is not None
+        else [None] * len(reviews)
+    )
+    return [
+        StoredPrediction(review, float(probability), moment, verdict, model_version)
+        for review, probability, moment, verdict in zip(
+            reviews, positive, times, verdicts, strict=True
+        )
+    ]
