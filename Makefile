@@ -264,6 +264,20 @@ pipeline: $(VENV_STAMP) ## dvc repro: prepare -> train -> evaluate
 promote: $(VENV_STAMP) ## The gate: move @champion to @candidate if it passes
 	$(BIN)/python -m ml.promote
 
+# The loop. Both read the service's store at DATABASE_URL from the environment (never expanded
+# here, so a password stays out of make's echo); without it, `make backend`'s sqlite file.
+# ml.monitor exits 3 when it advises retraining.
+LOCAL_DATABASE_URL := sqlite:///var/backend/predictions.db
+MONITOR_ARGS ?=
+
+.PHONY: feedback
+feedback: $(VENV_STAMP) ## Export the users' verdicts at DATABASE_URL as the snapshot data v3 is prepared from
+	DATABASE_URL="$${DATABASE_URL:-$(LOCAL_DATABASE_URL)}" $(BIN)/python -m ml.feedback
+
+.PHONY: monitor
+monitor: $(VENV_STAMP) ## Drift of recent predictions at DATABASE_URL vs the hold-out: reports/monitor/{drift.html,summary.json}
+	DATABASE_URL="$${DATABASE_URL:-$(LOCAL_DATABASE_URL)}" $(BIN)/python -m ml.monitor --model $(MODEL_OUT) $(MONITOR_ARGS)
+
 .PHONY: export
 export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
 	$(BIN)/python -m ml.export --alias $(MODEL_ALIAS) --out $(MODEL_OUT)
@@ -275,6 +289,10 @@ bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/b
 .PHONY: bench-serve
 bench-serve: $(VENV_STAMP) ## Serving benchmark: the backend vs mlflow models serve (needs wrk, postgresql)
 	$(BIN)/python -m bench.serve
+
+.PHONY: bench-monitor
+bench-monitor: $(VENV_STAMP) ## ml.monitor over 100,000 stored predictions in PostgreSQL (see docs/benchmarks.md)
+	$(BIN)/python -m bench.monitor
 
 .PHONY: bench-images
 bench-images: $(VENV_STAMP) docker-engine ## Image sizes, cold start to ready and to healthy (see docs/benchmarks.md)

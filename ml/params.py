@@ -63,6 +63,7 @@ class MonitorParams(_Strict):
 
     window_hours: float = Field(gt=0)
     min_window_rows: int = Field(ge=10)
+    oov_sample: int = Field(ge=100)
     psi_bins: int = Field(ge=2, le=100)
     psi_threshold: float = Field(gt=0)
     ks_pvalue: float = Field(gt=0, lt=1)

@@ -65,16 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def window_signals(window: Window, probe: VocabularyProbe) -> pd.DataFrame:
-    """The window's signals: lengths of the cleaned text (the stored length without text)."""
+def window_signals(window: Window, probe: VocabularyProbe, oov_sample: int) -> pd.DataFrame:
+    """The window's signals: lengths of the cleaned text (the stored length without text), and
+    the out-of-vocabulary rate of a seeded sample of at most ``oov_sample`` reviews (NaN for the
+    others, which the statistics skip)."""
     frame = window.frame
     texts = frame["text"]
-    has_text = texts.notna().to_numpy()
-    cleaned = [clean_text(text) for text in texts[has_text]]
+    has_text = np.flatnonzero(texts.notna().to_numpy())
+    cleaned = [clean_text(text) for text in texts.iloc[has_text]]
     lengths = frame["text_length"].to_numpy(dtype=np.int64).copy()
     lengths[has_text] = [len(text) for text in cleaned]
     oov = np.full(len(frame), np.nan)
-    oov[has_text] = probe.oov_rates(cleaned)
+    picked = np.arange(len(has_text))
+    if len(picked) > oov_sample:
+        picked = np.sort(np.random.default_rng(0).choice(picked, oov_sample, replace=False))
+    oov[has_text[picked]] = probe.oov_rates([cleaned[index] for index in picked])
     return signals_frame(lengths, oov, frame["positive_probability"].to_numpy())
 
 
@@ -132,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks = [feedback]
     enough = window.size >= params.min_window_rows
     if enough:
-        current = window_signals(window, probe)
+        current = window_signals(window, probe, params.oov_sample)
+        summary["window"]["oov_measured"] = int(current["oov_rate"].notna().sum())
         clock = _timed("window signals", clock)
         drift = measure_drift(reference.signals, current, params)
         clock = _timed("drift statistics", clock)

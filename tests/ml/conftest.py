@@ -52,6 +52,7 @@ TEST_PARAMS = {
     "monitor": {
         "window_hours": 24,
         "min_window_rows": 200,
+        "oov_sample": 20000,
         "psi_bins": 10,
         "psi_threshold": 0.2,
         "ks_pvalue": 0.01,
