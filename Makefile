@@ -304,7 +304,8 @@ backend: $(VENV_STAMP) ## Run the API on 127.0.0.1:8000 with the model in MODEL_
 
 .PHONY: frontend
 frontend: $(VENV_STAMP) ## Run the page on 127.0.0.1:8501 against API_URL (default http://127.0.0.1:8000)
-	$(BIN)/streamlit run app/frontend/app.py --server.headless true --browser.gatherUsageStats false \
+	FRONTEND_PUBLIC_API_URL="$${FRONTEND_PUBLIC_API_URL:-$${API_URL:-http://127.0.0.1:8000}}" \
+	  $(BIN)/streamlit run app/frontend/app.py --server.headless true --browser.gatherUsageStats false \
 	  --server.address 127.0.0.1 --server.port 8501
 
 .PHONY: lock
