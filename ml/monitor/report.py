@@ -25,16 +25,21 @@ _HEADLINES = {
 }
 
 
+_PERCENT_STATISTICS = ("absolute_shift", "accuracy_drop")
+
+
 def _value(check: Check) -> str:
     if check.value is None:
         return "n/a"
-    if check.statistic == "absolute_shift" or check.statistic == "accuracy_drop":
-        return f"{check.value:+.1%}" if check.statistic == "accuracy_drop" else f"{check.value:.1%}"
+    if check.statistic == "accuracy_drop":
+        return f"{check.value:+.1%}"
+    if check.statistic == "absolute_shift":
+        return f"{check.value:.1%}"
     return f"{check.value:.3f}"
 
 
 def _threshold(check: Check) -> str:
-    if check.statistic in ("absolute_shift", "accuracy_drop"):
+    if check.statistic in _PERCENT_STATISTICS:
         return f"{check.threshold:.1%}"
     return f"{check.threshold:g}"
 
