@@ -39,9 +39,14 @@ def _import_evidently() -> Any:  # noqa: ANN401 - the evidently module
 
 @dataclass(frozen=True)
 class DriftResult:
-    psi: dict[str, float]  # per numeric signal
+    psi: dict[str, float]  # per numeric signal that could be measured
     confidence_ks_pvalue: float
     snapshot: Any  # evidently's Snapshot, rendered by ml.monitor.report
+
+
+# Fewer measured values than this in the window (say, the service stores no review text) and a
+# signal is left out rather than compared.
+MIN_MEASURED = 10
 
 
 def measure_drift(
@@ -51,16 +56,18 @@ def measure_drift(
     evidently = _import_evidently()
     from evidently.metrics import ValueDrift
 
-    definition = evidently.DataDefinition(numerical_columns=list(NUMERIC_SIGNALS))
+    columns = [
+        column for column in NUMERIC_SIGNALS if current[column].notna().sum() >= MIN_MEASURED
+    ]
+    definition = evidently.DataDefinition(numerical_columns=columns)
     metrics = [
         ValueDrift(
             column=column, method="psi", threshold=params.psi_threshold, nbinsx=params.psi_bins
         )
-        for column in NUMERIC_SIGNALS
+        for column in columns
     ]
     metrics.append(ValueDrift(column="confidence", method="ks", threshold=params.ks_pvalue))
     report = evidently.Report(metrics)
-    columns = list(NUMERIC_SIGNALS)
     snapshot = report.run(
         current_data=evidently.Dataset.from_pandas(current[columns], data_definition=definition),
         reference_data=evidently.Dataset.from_pandas(
@@ -69,7 +76,7 @@ def measure_drift(
     )
     values = [float(metric["value"]) for metric in snapshot.dict()["metrics"]]
     return DriftResult(
-        psi=dict(zip(NUMERIC_SIGNALS, values[: len(NUMERIC_SIGNALS)], strict=True)),
-        confidence_ks_pvalue=values[len(NUMERIC_SIGNALS)],
+        psi=dict(zip(columns, values[: len(columns)], strict=True)),
+        confidence_ks_pvalue=values[len(columns)],
         snapshot=snapshot,
     )

@@ -32,43 +32,47 @@ def _mean(values: pd.Series) -> float:
     return float(np.nanmean(values.to_numpy(dtype=np.float64)))
 
 
+def _psi_check(
+    name: str, drift: DriftResult, params: MonitorParams, detail: str, *, also: bool = True
+) -> Check:
+    value = drift.psi.get(name)
+    if value is None:
+        return Check(name, "psi", None, params.psi_threshold, False, "not measured: " + detail)
+    return Check(
+        name, "psi", value, params.psi_threshold, value > params.psi_threshold and also, detail
+    )
+
+
 def distribution_checks(
     reference: pd.DataFrame, current: pd.DataFrame, drift: DriftResult, params: MonitorParams
 ) -> list[Check]:
-    length_psi = drift.psi["review_length"]
-    oov_psi = drift.psi["oov_rate"]
-    confidence_psi = drift.psi["confidence"]
     ks_p = drift.confidence_ks_pvalue
     ref_share = float((reference["predicted_label"] == "positive").mean())
     cur_share = float((current["predicted_label"] == "positive").mean())
     shift = abs(cur_share - ref_share)
+    measured_oov = int(current["oov_rate"].notna().sum())
+    oov_detail = (
+        f"mean {_mean(current['oov_rate']):.1%} of words unknown to the model "
+        f"(reference {_mean(reference['oov_rate']):.1%})"
+        if measured_oov
+        else "the window has no review text (the service runs with STORE_TEXT=false)"
+    )
     return [
-        Check(
+        _psi_check(
             "review_length",
-            "psi",
-            length_psi,
-            params.psi_threshold,
-            length_psi > params.psi_threshold,
+            drift,
+            params,
             f"median {current['review_length'].median():.0f} characters "
             f"(reference {reference['review_length'].median():.0f})",
         ),
-        Check(
-            "oov_rate",
-            "psi",
-            oov_psi,
-            params.psi_threshold,
-            oov_psi > params.psi_threshold,
-            f"mean {_mean(current['oov_rate']):.1%} of words unknown to the model "
-            f"(reference {_mean(reference['oov_rate']):.1%})",
-        ),
-        Check(
+        _psi_check("oov_rate", drift, params, oov_detail),
+        _psi_check(
             "confidence",
-            "psi",
-            confidence_psi,
-            params.psi_threshold,
-            confidence_psi > params.psi_threshold and ks_p < params.ks_pvalue,
+            drift,
+            params,
             f"mean {current['confidence'].mean():.3f} (reference "
             f"{reference['confidence'].mean():.3f}); KS p-value {ks_p:.2g}",
+            also=ks_p < params.ks_pvalue,
         ),
         Check(
             "positive_share",

@@ -75,8 +75,8 @@ def build_feedback_set(pool: pd.DataFrame, holdout: pd.DataFrame) -> FeedbackSet
     clock = iter(START + timedelta(minutes=minute) for minute in range(10_000))
     items: list[StoredPrediction] = []
 
-    def verdict(text: str | None, label: str) -> None:
-        items.append(StoredPrediction(text, 0.7, next(clock), feedback_label=label))
+    def verdict(text: str, label: str, *, keep_text: bool = True) -> None:
+        items.append(StoredPrediction(text, 0.7, next(clock), label, keep_text=keep_text))
 
     new = sentences.iloc[:NEW_WITH_ONE_VERDICT]
     for review, label in new.itertuples(index=False):
@@ -96,6 +96,6 @@ def build_feedback_set(pool: pd.DataFrame, holdout: pd.DataFrame) -> FeedbackSet
     pool_reviews = pool["review"].iloc[:IN_POOL].tolist()
     for review in pool_reviews:
         verdict(review, "negative")
-    for _ in range(WITHOUT_TEXT):
-        verdict(None, "positive")
+    for index in range(WITHOUT_TEXT):
+        verdict(f"a review stored without its text {index}", "positive", keep_text=False)
     return FeedbackSet(items, new.reset_index(drop=True), holdout_reviews, pool_reviews)

@@ -10,6 +10,7 @@ import json
 import pickle
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def postgres() -> Iterator[PostgresCluster]:
         yield cluster
 
 
-def _store(url: str, pipeline: object, reviews: pd.DataFrame, end: datetime) -> None:
+def _store(
+    url: str, pipeline: object, reviews: pd.DataFrame, end: datetime, *, keep_text: bool = True
+) -> None:
     migrated_store(url)
     items = scored_predictions(
         pipeline,
@@ -66,10 +69,11 @@ def _store(url: str, pipeline: object, reviews: pd.DataFrame, end: datetime) -> 
         reviews["label"].tolist(),
     )
     # Verdicts on the first WITH_FEEDBACK only, as users give them on a few predictions.
-    for index in range(WITH_FEEDBACK, len(items)):
-        items[index] = type(items[index])(
-            items[index].text, items[index].positive_probability, items[index].created_at
-        )
+    items = [
+        replace(item, feedback_label=item.feedback_label if index < WITH_FEEDBACK else None,
+                keep_text=keep_text)
+        for index, item in enumerate(items)
+    ]  # fmt: skip
     store_predictions(url, items)
 
 
@@ -151,6 +155,23 @@ def test_shifted_window_advises_retraining(
     )
     assert later.returncode == 0, later.stderr
     assert json.loads(later.stdout)["verdict"] == "insufficient_data"
+
+
+def test_a_window_without_review_text_is_judged_on_the_rest(
+    served: dict, project: Path, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    """With STORE_TEXT=false the service keeps lengths but no text: no OOV rate, no failure."""
+    url = f"sqlite:///{tmp_path / 'textless.db'}"
+    shifted = rotten_tomatoes().sample(n=WINDOW, random_state=8)
+    _store(url, served["pipeline"], shifted, datetime.now(UTC), keep_text=False)
+    result = _monitor(served, url, project, subprocess_env)
+    assert result.returncode == EXIT_RETRAIN_ADVISED, result.stderr
+    summary = json.loads(result.stdout)
+    checks = _checks(summary)
+    assert checks["oov_rate"]["value"] is None and not checks["oov_rate"]["flagged"]
+    assert "no review text" in checks["oov_rate"]["detail"]
+    assert checks["review_length"]["flagged"]  # the stored lengths still show the shift
+    assert summary["window"]["with_text"] == 0
 
 
 def test_too_few_predictions_are_not_judged(

@@ -20,11 +20,13 @@ from app.backend.tables import predictions
 
 @dataclass(frozen=True)
 class StoredPrediction:
-    text: str | None
+    text: str
     positive_probability: float
     created_at: datetime
     feedback_label: str | None = None
     model_version: str = "1"
+    # False: stored as the service does with STORE_TEXT=false (sha256 and length, no text).
+    keep_text: bool = True
 
     @property
     def label(self) -> str:
@@ -41,13 +43,12 @@ def migrated_store(url: str) -> None:
 
 
 def _row(item: StoredPrediction) -> dict[str, object]:
-    text = item.text or ""
     probability = max(item.positive_probability, 1 - item.positive_probability)
     return {
         "request_id": uuid.uuid4().hex,
-        "text": item.text,
-        "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "text_length": len(text),
+        "text": item.text if item.keep_text else None,
+        "text_sha256": hashlib.sha256(item.text.encode()).hexdigest(),
+        "text_length": len(item.text),
         "label": item.label,
         "probability": probability,
         "positive_probability": item.positive_probability,
