@@ -266,7 +266,8 @@ promote: $(VENV_STAMP) ## The gate: move @champion to @candidate if it passes
 
 # The loop. Both read the service's store at DATABASE_URL from the environment (never expanded
 # here, so a password stays out of make's echo); without it, `make backend`'s sqlite file.
-# ml.monitor exits 3 when it advises retraining.
+# ml.monitor exits 3 when it advises retraining, ml.feedback when there is too little feedback
+# yet; make turns any failure into its own status 2, so schedulers call the modules directly.
 LOCAL_DATABASE_URL := sqlite:///var/backend/predictions.db
 MONITOR_ARGS ?=
 

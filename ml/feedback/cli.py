@@ -5,6 +5,9 @@ the rules in ml.feedback.compose against the training pool and the hold-out, and
 ``data/feedback.csv`` and ``data/feedback.json`` only when at least ``feedback.min_rows``
 usable reviews remain. Prints the record as JSON. ``dvc repro`` with ``data.version`` set to
 ``feedback.data_version`` (or ``python -m ml.data --version N``) then prepares the data version.
+
+Exit status: 0 written (or, with ``--check``, enough feedback), 3 too few usable reviews (nothing
+written), 2 bad input (no database, an unknown label, ...).
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ml.data.prepare import load_raw, prepare
-from ml.errors import PipelineError
 from ml.feedback import rows as exporting
 from ml.feedback.compose import compose
-from ml.feedback.dataset import require_min_rows
+from ml.feedback.dataset import TooFewFeedbackError, require_min_rows
 from ml.feedback.export import read_feedback
 from ml.feedback.snapshot import write_snapshot
 from ml.params import load_params
@@ -48,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.dispose()
     exporting.check_labels(export)
     if export.empty:
-        raise PipelineError(
+        raise TooFewFeedbackError(
             f"0 feedback rows in the store, fewer than the minimum {params.feedback.min_rows} "
             "(params.yaml feedback.min_rows). Nothing was written."
         )

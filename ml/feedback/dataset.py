@@ -15,10 +15,16 @@ from ml.feedback.snapshot import read_snapshot
 from ml.params import FeedbackParams
 
 
+class TooFewFeedbackError(PipelineError):
+    """Not enough usable feedback yet: nothing is wrong, and nothing was written."""
+
+    exit_code = 3
+
+
 def require_min_rows(counts: FeedbackCounts, min_rows: int) -> None:
     if counts.usable_reviews >= min_rows:
         return
-    raise PipelineError(
+    raise TooFewFeedbackError(
         f"{counts.usable_reviews} usable feedback reviews, fewer than the minimum {min_rows} "
         f"(params.yaml feedback.min_rows); from {counts.exported_rows} exported verdicts: "
         f"{counts.rows_without_text} without text, {counts.duplicate_verdicts} duplicates, "

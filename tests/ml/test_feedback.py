@@ -124,7 +124,7 @@ def test_too_few_rows_names_the_count_and_minimum(
     params = load_params(project / "params.yaml")
     store_predictions(store_url, build_feedback_set(*pool_and_holdout(params.data, 3)).items)
     result = _feedback(project, subprocess_env, store_url)
-    assert result.returncode == 2
+    assert result.returncode == 3  # not enough yet: distinct from bad input
     assert "40 usable feedback reviews, fewer than the minimum 41" in result.stderr
     assert "4 in the hold-out" in result.stderr
     _assert_nothing_written(project)
@@ -132,7 +132,7 @@ def test_too_few_rows_names_the_count_and_minimum(
 
 def test_empty_store(project: Path, store_url: str, subprocess_env: dict[str, str]) -> None:
     result = _feedback(project, subprocess_env, store_url)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "0 feedback rows in the store, fewer than the minimum 20" in result.stderr
     _assert_nothing_written(project)
 
