@@ -238,6 +238,11 @@ def test_v3_through_dvc_carries_the_snapshot_lineage(
     assert tags["feedback_used_rows"] == str(EXPECTED_COUNTS["usable_reviews"])
     assert tags["feedback_from"] == record["feedback_from"]
 
+    # v3's candidate goes through the same gate as any other.
+    gate = run_module("ml.promote", cwd=project, env=subprocess_env)
+    assert gate.returncode == 0, gate.stderr
+    assert "to @champion" in gate.stderr
+
     run("dvc", "push", cwd=project, env=subprocess_env)
     md5 = tags["data_md5"]
     assert (remote / "files" / "md5" / md5[:2] / md5[2:]).is_file()  # v3 is in the remote
