@@ -260,3 +260,57 @@ def test_report_rendering_makes_no_network_connection(tmp_path: Path) -> None:
     assert drift.psi["review_length"] > 1
     assert (tmp_path / "drift.html").stat().st_size > 100_000
     assert seen == []
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPORT_PICTURE = Path(__file__).resolve().parents[2] / "build" / "test-results" / "drift-report.png"
+
+
+def test_report_in_a_real_browser(
+    served: dict, project: Path, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    """The report opens offline in Chromium: verdict first, Evidently's charts drawn, no
+    request leaves the file. Its picture is kept in build/test-results/."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    url = f"sqlite:///{tmp_path / 'shifted.db'}"
+    _store(
+        url,
+        served["pipeline"],
+        rotten_tomatoes().sample(n=WINDOW, random_state=5),
+        datetime.now(UTC),
+    )
+    assert _monitor(served, url, project, subprocess_env).returncode == EXIT_RETRAIN_ADVISED
+    report = project / "out" / "drift.html"
+    REPORT_PICTURE.parent.mkdir(parents=True, exist_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1700})
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(report.as_uri())
+            expect(page.locator("#rp-monitor-verdict h1")).to_contain_text("Retrain advised")
+            charts = page.locator(".js-plotly-plot")
+            expect(charts.first).to_be_visible(timeout=30_000)
+            drawn = charts.count()
+            page.screenshot(path=str(REPORT_PICTURE))
+        finally:
+            browser.close()
+    assert drawn >= 3  # one distribution per measured signal
+    outside = [
+        address for address in requests if not address.startswith(("file:", "data:", "blob:"))
+    ]
+    assert outside == []
