@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.backend import errors
 from app.backend.logs import configure_logging
 from app.backend.middleware import ServiceMiddleware
 from app.backend.routes import feedback, ops, predict, predictions
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    errors.install(app)
     for module in (predict, feedback, predictions, ops):
         app.include_router(module.router)
     app.add_middleware(

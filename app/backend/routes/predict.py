@@ -1,8 +1,11 @@
 """POST /predict and /predict/batch.
 
-``async def`` on purpose: predict_proba takes about a millisecond of CPU, less than a threadpool
-hop costs under load, and the spool append is a local sqlite commit of tens of microseconds.
-The response is written with orjson directly; the declared models document it.
+``/predict`` scores on the event loop on purpose: one review takes well under a millisecond with
+the compiled scorer, less than a threadpool hop costs under load, and the spool append is a local
+sqlite commit of tens of microseconds. ``/predict/batch`` scores and spools on a worker thread
+(``BATCH_WORKERS`` at once), so that a batch of up to ``MAX_BATCH_CHARS`` characters never holds
+the loop that answers /health and every other request. The response is written with orjson
+directly; the declared models document it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
@@ -22,6 +26,7 @@ from app.backend.model import Prediction, Predictor
 from app.backend.routes.deps import predictor, runtime_of
 from app.backend.runtime import Runtime
 from app.backend.schemas import BatchRequest, PredictionOut, PredictRequest, error_responses
+from app.backend.spool import SpoolFullError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["predictions"])
@@ -66,6 +71,14 @@ def _run(runtime: Runtime, model: Predictor, texts: list[str]) -> list[dict[str,
         )
     try:
         runtime.spool.append_predictions(records)
+    except SpoolFullError as error:
+        log.warning("prediction refused: %s", error)
+        raise HTTPException(
+            status_code=503,
+            detail="the local spool is full (SPOOL_MAX_BYTES) while the database catches up; "
+            "the prediction was not recorded, retry later",
+            headers={"Retry-After": str(runtime.settings.spool_full_retry_after_seconds)},
+        ) from None
     except sqlite3.Error as error:
         log.error("cannot spool prediction records: %s", error)
         raise HTTPException(
@@ -103,11 +116,23 @@ async def predict(body: PredictRequest, request: Request) -> Response:
     response_model=list[PredictionOut],
     responses=ERRORS,
     summary="Sentiment of 1-256 reviews",
-    description="One result per text, in order, each with its own request_id.",
+    description="One result per text, in order, each with its own request_id. 413 when the "
+    "texts hold more than MAX_BATCH_CHARS characters together.",
 )
 async def predict_batch(body: BatchRequest, request: Request) -> Response:
     runtime = runtime_of(request)
-    outputs = _run(runtime, predictor(runtime), body.texts)
+    model = predictor(runtime)
+    limit = runtime.settings.max_batch_chars
+    total = sum(len(text) for text in body.texts)
+    if total > limit:
+        raise HTTPException(
+            status_code=413,
+            detail=f"the texts hold {total} characters together, over the batch limit of "
+            f"{limit} (MAX_BATCH_CHARS); send fewer or shorter texts per request",
+        )
+    outputs = await anyio.to_thread.run_sync(
+        _run, runtime, model, body.texts, limiter=runtime.batch_limiter
+    )
     info = request.scope.get("rp")
     if info is not None:
         info.update(model_version=outputs[0]["model_version"], count=len(outputs))
