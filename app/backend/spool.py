@@ -9,8 +9,8 @@ prediction, in order.
 Bounded: an append that would take the pending events over ``max_bytes`` raises ``SpoolFullError``
 and writes nothing (the routes answer 503 with Retry-After); nothing is ever evicted. The bound
 counts each event's payload plus ``EVENT_OVERHEAD_BYTES`` for its row and index entry; the file
-on disk stays within about 1.3 times that (measured in tests/app/backend/test_spool_bound.py),
-plus the WAL, which sqlite checkpoints back to its start every ~4 MiB.
+on disk stays within about 1.2 times that (tests/app/backend/test_spool_bound.py measures it),
+plus the WAL, checkpointed and cut back to ``WAL_LIMIT_BYTES`` (1 MiB) every 1 MiB.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ Kind = Literal["prediction", "feedback"]
 
 # seq, kind, request_id (32), the row header and its request_id index entry, rounded up.
 EVENT_OVERHEAD_BYTES = 96
+WAL_LIMIT_BYTES = 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -70,6 +71,10 @@ def open_spool_database(path: Path, synchronous: str = "NORMAL") -> sqlite3.Conn
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
     connection.execute("PRAGMA busy_timeout=5000")
+    # Checkpoint the WAL every 256 pages (1 MiB) and cut it back to 1 MiB afterwards: without the
+    # limit the WAL keeps its largest size, and the file pair would outgrow SPOOL_MAX_BYTES.
+    connection.execute("PRAGMA wal_autocheckpoint=256")
+    connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     connection.executescript(_SCHEMA)
     return connection
 
@@ -103,6 +108,7 @@ class Spool:
         self._bytes = int(payload) + self._depth * EVENT_OVERHEAD_BYTES
         self.appended = 0
         self.refused = 0
+        self._full = False
 
     @property
     def depth(self) -> int:
@@ -116,14 +122,15 @@ class Spool:
 
     @property
     def full(self) -> bool:
-        """True when not even a small event would fit."""
-        return self._bytes + 4 * EVENT_OVERHEAD_BYTES > self.max_bytes
+        """True from a refused append until events leave the spool again."""
+        return self._full
 
     def _append(self, rows: Sequence[tuple[str, str, bytes]], predictions: int) -> None:
         size = sum(len(row[2]) for row in rows) + len(rows) * EVENT_OVERHEAD_BYTES
         with self._lock:
             if self._bytes + size > self.max_bytes:
                 self.refused += len(rows)
+                self._full = True
                 raise SpoolFullError(
                     f"the spool holds {self._bytes} of its {self.max_bytes} bytes "
                     f"(SPOOL_MAX_BYTES); {size} more do not fit"
@@ -178,6 +185,7 @@ class Spool:
             ).rowcount
             self._depth = max(0, self._depth - deleted)
             self._bytes = max(0, self._bytes - sum(event.size for event in events))
+            self._full = False
         return deleted
 
     def recent_predictions(self, limit: int) -> list[dict[str, Any]]:
