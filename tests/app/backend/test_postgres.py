@@ -140,8 +140,10 @@ def test_database_outage_loses_nothing(
                 postgres.start()
                 send(10)
                 wait_until(
-                    lambda: http.get("/ready").json()["database"]["spooled"] == 0
-                    and http.get("/ready").json()["database"]["status"] == "ok",
+                    lambda: (
+                        http.get("/ready").json()["database"]["spooled"] == 0
+                        and http.get("/ready").json()["database"]["status"] == "ok"
+                    ),
                     30,
                     "spool drained after the outage",
                 )

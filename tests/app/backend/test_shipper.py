@@ -115,9 +115,7 @@ def test_requests_ship_their_log_lines(app_factory, tiny_model: Path, bulk_serve
 def test_es_down_never_affects_requests(app_factory, tiny_model: Path) -> None:
     """Records wait (bounded queue, the batch in hand retried with back-off); overflow counts."""
     dead = f"http://127.0.0.1:{free_port()}"
-    client = app_factory(
-        model_path=tiny_model, es_url=dead, es_flush_seconds=0.05, es_queue_size=3
-    )
+    client = app_factory(model_path=tiny_model, es_url=dead, es_flush_seconds=0.05, es_queue_size=3)
     assert client.post("/predict", json={"text": "great"}).status_code == 200
     runtime = client.app.state.runtime
     wait_until(lambda: runtime.shipper.failing, 5, "shipper noticed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -46,9 +45,7 @@ def test_file_on_disk_stays_near_the_bound(tmp_path: Path) -> None:
         except SpoolFullError:
             pass
         assert spool.bytes > bound - 2 * (1300 + 400 + EVENT_OVERHEAD_BYTES)
-        on_disk = sum(
-            os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if os.path.exists(p)
-        )
+        on_disk = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
         assert on_disk <= 1.5 * bound, on_disk
         while spool.depth:
             spool.remove(spool.peek(500))
