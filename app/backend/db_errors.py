@@ -5,9 +5,10 @@ dead-lettered, because dead-lettering on, say, a missing table or a full disk wo
 spool into the dead-letter store. A record is poison only when:
 
 - building its row failed (``PoisonRecord``: a damaged payload, a value that cannot be parsed);
-- the database refused its data: SQLSTATE class 22 (data exception: NUL in text, invalid byte
-  sequence, value too long, out of range) or 23 (integrity constraint: NOT NULL, CHECK);
-  sqlite's IntegrityError and DataError;
+- the database or its driver refused its data: the DB-API's DataError and IntegrityError
+  (psycopg refuses NUL in text before sending it; sqlite's NOT NULL), or SQLSTATE class 22
+  (data exception: invalid byte sequence, value too long, out of range) or 23 (integrity
+  constraint: NOT NULL, CHECK);
 - the driver could not encode a value (UnicodeError while binding).
 
 Connection refused, timeouts, server shutdown, too many connections, an undefined table,
@@ -39,9 +40,11 @@ def is_poison(error: BaseException) -> bool:
     if isinstance(error, exc.DBAPIError):
         if error.connection_invalidated:
             return False
-        original = error.orig
-        if isinstance(original, sqlite3.IntegrityError | sqlite3.DataError):
+        # The DB-API's own classes for "this data": the driver refusing a value before sending
+        # it (psycopg: NUL in text), or the server refusing it.
+        if isinstance(error, exc.DataError | exc.IntegrityError):
             return True
+        original = error.orig
         state = _sqlstate(original) if original is not None else None
         return state is not None and state[:2] in POISON_SQLSTATE_CLASSES
     if isinstance(error, exc.StatementError):  # raised while binding, before the database saw it

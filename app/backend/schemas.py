@@ -16,7 +16,7 @@ REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 # "Not blank": at least one character outside this explicit whitespace set, which reads the same
 # in Python and ECMA regex dialects (their \s differ), so the schema's pattern matches the check.
-_NON_BLANK = re.compile(
+NON_BLANK = re.compile(
     r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 )
 
@@ -25,7 +25,7 @@ def _review_text(value: str) -> str:
     """The text policy (text_policy.py), then "not blank"."""
     if (reason := unstorable_reason(value)) is not None:
         raise ValueError(f"text {reason}")
-    if _NON_BLANK.search(value) is None:
+    if NON_BLANK.search(value) is None:
         raise ValueError("text must not be blank (whitespace only)")
     return value
 
@@ -37,7 +37,7 @@ ReviewText = Annotated[
         max_length=MAX_TEXT_CHARS,
         description="a movie review, 1-20,000 chars, not only whitespace, without U+0000 (NUL) "
         "or lone surrogates (which UTF-8 and PostgreSQL cannot store)",
-        json_schema_extra={"pattern": _NON_BLANK.pattern, "not": {"pattern": "\\u0000"}},
+        json_schema_extra={"pattern": NON_BLANK.pattern, "not": {"pattern": "\\u0000"}},
     ),
     AfterValidator(_review_text),
 ]
