@@ -177,6 +177,7 @@ def build_runtime(settings: Settings) -> Runtime:
             batch_size=settings.es_batch_size,
             flush_seconds=settings.es_flush_seconds,
             timeout=settings.es_timeout_seconds,
+            max_backoff=settings.es_max_backoff_seconds,
         )
     predictor, error = load_predictor(settings)
     runtime = Runtime(

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     es_batch_size: int = Field(default=500, ge=1)
     es_flush_seconds: float = Field(default=1.0, gt=0)
     es_timeout_seconds: float = Field(default=5.0, gt=0)
+    es_max_backoff_seconds: float = Field(default=30.0, gt=0)
 
     # Vault (app/backend/vault.py): when VAULT_ADDR is set, the secrets are read from the KV v2
     # secret VAULT_KV_MOUNT/VAULT_SECRET_PATH at start-up, and its values win over the ones above.
