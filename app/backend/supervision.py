@@ -76,3 +76,6 @@ class Supervised:
                 )
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+            except BaseException as error:
+                log.critical("%s: ended by %s; /health now fails", self.name, type(error).__name__)
+                raise

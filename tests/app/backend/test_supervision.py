@@ -6,10 +6,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from app.backend.supervision import Supervised
 from tests.app.backend.conftest import wait_until
 
 
+# The thread is meant to end with an unhandled SystemExit here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_supervised_loop_outlives_exceptions_but_not_system_exit() -> None:
     stop = threading.Event()
     calls: list[str] = []
@@ -29,6 +33,7 @@ def test_supervised_loop_outlives_exceptions_but_not_system_exit() -> None:
     assert worker.state == "dead"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_health_fails_when_a_thread_is_gone(app_factory, tiny_model: Path) -> None:
     client = app_factory(model_path=tiny_model)
     runtime = client.app.state.runtime
