@@ -10,7 +10,7 @@ Bounded: an append that would take the pending events over ``max_bytes`` raises 
 and writes nothing (the routes answer 503 with Retry-After); nothing is ever evicted. The bound
 counts each event's payload plus ``EVENT_OVERHEAD_BYTES`` for its row and index entry; the file
 on disk stays within about 1.2 times that (tests/app/backend/test_spool_bound.py measures it),
-plus the WAL, checkpointed and cut back to ``WAL_LIMIT_BYTES`` (1 MiB) every 1 MiB.
+plus the WAL: at most ``WAL_MAX_BYTES`` (~4 MiB) before a checkpoint cuts it back to 1 MiB.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ Kind = Literal["prediction", "feedback"]
 # seq, kind, request_id (32), the row header and its request_id index entry, rounded up.
 EVENT_OVERHEAD_BYTES = 96
 WAL_LIMIT_BYTES = 1024 * 1024
+WAL_MAX_BYTES = 1000 * 4096 + 64 * 1024  # autocheckpoint pages, plus the batch that crosses it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -71,9 +72,9 @@ def open_spool_database(path: Path, synchronous: str = "NORMAL") -> sqlite3.Conn
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
     connection.execute("PRAGMA busy_timeout=5000")
-    # Checkpoint the WAL every 256 pages (1 MiB) and cut it back to 1 MiB afterwards: without the
-    # limit the WAL keeps its largest size, and the file pair would outgrow SPOOL_MAX_BYTES.
-    connection.execute("PRAGMA wal_autocheckpoint=256")
+    # Checkpoint the WAL every 1,000 pages (sqlite's default, ~4 MiB) and cut it back to 1 MiB
+    # afterwards: without the limit the WAL keeps its largest size for good.
+    connection.execute("PRAGMA wal_autocheckpoint=1000")
     connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     connection.executescript(_SCHEMA)
     return connection

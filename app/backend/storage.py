@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text, update
+from sqlalchemy import Engine, create_engine, exc, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -35,6 +35,21 @@ _COLUMNS = (
     "created_at",
     "feedback_label",
     "feedback_at",
+)
+
+
+# PostgreSQL: the batch is COPYed into a per-connection temporary table, then moved with one
+# INSERT ... SELECT ... ON CONFLICT DO NOTHING: a few times the throughput of one INSERT per row
+# (bench/drain.py), with the same idempotency, constraints and error classes.
+_PG_STAGE = "rp_spool_batch"
+_PG_COLUMNS = ", ".join(_COLUMNS)
+_PG_PREPARE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PG_STAGE} "
+    f"(LIKE predictions INCLUDING DEFAULTS EXCLUDING IDENTITY) ON COMMIT DELETE ROWS"
+)
+_PG_MOVE = (
+    f"INSERT INTO predictions ({_PG_COLUMNS}) SELECT {_PG_COLUMNS} FROM {_PG_STAGE} "  # noqa: S608 - constants
+    "ON CONFLICT (request_id) DO NOTHING"
 )
 
 
@@ -119,7 +134,9 @@ class Database:
         rows = [prediction_row(event) for event in events if event.kind == "prediction"]
         feedback = [(event, feedback_values(event)) for event in events if event.kind == "feedback"]
         with self.engine.begin() as connection:
-            if rows:
+            if rows and self.dialect == "postgresql":
+                self._copy_rows(connection, rows)
+            elif rows:
                 connection.execute(self._insert(predictions, "request_id"), rows)
             for event, values in feedback:
                 updated = connection.execute(
@@ -129,6 +146,28 @@ class Database:
                 ).rowcount
                 if updated == 0:
                     raise PoisonRecord(f"feedback for {event.request_id}: no stored prediction")
+
+    @staticmethod
+    def _copy_rows(connection: Any, rows: list[dict[str, Any]]) -> None:  # noqa: ANN401
+        """COPY into the staging table, then one INSERT ... SELECT (inside the caller's
+        transaction; the staging rows go at commit or rollback)."""
+        try:
+            raw = connection.connection.driver_connection
+            with raw.cursor() as cursor:
+                cursor.execute(_PG_PREPARE)
+                with cursor.copy(f"COPY {_PG_STAGE} ({_PG_COLUMNS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(tuple(row[name] for name in _COLUMNS))
+                cursor.execute(_PG_MOVE)
+        except Exception as error:
+            # Raised by psycopg itself, outside SQLAlchemy: wrap it the way SQLAlchemy would,
+            # so that db_errors classifies it the same.
+            if isinstance(error, connection.dialect.loaded_dbapi.Error):
+                raise exc.DBAPIError.instance(
+                    "COPY", None, error, connection.dialect.loaded_dbapi.Error,
+                    dialect=connection.dialect,
+                ) from error  # fmt: skip
+            raise
 
     def dead_letter(self, event: Event, error: str) -> None:
         """Keep ``event`` (its spooled bytes) with the reason the database refused it."""

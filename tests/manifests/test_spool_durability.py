@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from app.backend.settings import Settings
-from app.backend.spool import WAL_LIMIT_BYTES
+from app.backend.spool import WAL_MAX_BYTES
 from tests.manifests.conftest import Rendered
 
 # The file takes at most 1.2x SPOOL_MAX_BYTES (tests/app/backend/test_spool_bound.py asserts
-# 1.5x; 1.2x measured) plus the WAL; the volume must hold the worst case with room to spare.
+# 1.3x) plus the WAL; the volume must hold the worst case with room to spare.
 DISK_FACTOR = 1.5
 UNITS = {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 10**3, "M": 10**6, "G": 10**9}
 
@@ -41,7 +41,7 @@ def test_the_spool_is_on_the_pods_data_volume_with_a_bound_below_it(rendered: Re
     assert env["DATA_DIR"] == mounts["data"]
     limit = quantity(volumes["data"]["emptyDir"]["sizeLimit"])
     spool_max = int(env["SPOOL_MAX_BYTES"])
-    assert spool_max * DISK_FACTOR + WAL_LIMIT_BYTES < limit, (spool_max, limit)
+    assert spool_max * DISK_FACTOR + WAL_MAX_BYTES < limit, (spool_max, limit)
     # The service reads the same values (no typo that pydantic would refuse at start-up).
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[call-arg]
     assert settings.spool_max_bytes == spool_max
