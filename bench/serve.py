@@ -319,14 +319,15 @@ def main() -> int:
                 )
                 others = None
                 if baseline is not None:
-                    others = start_backend(
-                        baseline,
-                        scratch,
-                        "baseline",
-                        model_dir,
-                        cluster.create_database(),
-                        es_url,
-                    )
+                    try:
+                        others = start_backend(
+                            baseline, scratch, "baseline", model_dir, cluster.create_database(),
+                            es_url,
+                        )  # fmt: skip
+                    except RuntimeError as error:  # e.g. its code cannot load this model
+                        log = (scratch / "baseline.log").read_text()[-2000:]
+                        print(f"bench-serve: the baseline did not start ({error}); "
+                              f"no comparison\n{log}", file=sys.stderr)  # fmt: skip
                 try:
                     results["backend_cold_start_s"] = round(cold, 2)
                     wrk(f"{base}/predict", predict_bodies, 8, 3)  # warm-up
