@@ -359,7 +359,7 @@ class Sampler:
 def run_schedule(steps: list[tuple[float, str, Callable[[], None]]], log: list[str]) -> None:
     """Run each step at its offset (seconds from now), in order, logging when it ran."""
     started = time.monotonic()
-    for offset, name, action in steps:
+    for offset, name, action in sorted(steps, key=lambda step: step[0]):
         delay = offset - (time.monotonic() - started)
         if delay > 0:
             time.sleep(delay)
