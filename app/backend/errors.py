@@ -8,6 +8,7 @@ and long inputs shortened.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -21,8 +22,17 @@ ECHO_CHARS = 200
 
 
 def _short(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """An echo of ``value`` that orjson can always write: long strings cut, integers beyond
+    64 bits and non-finite numbers (Python's JSON parser reads both) as their text."""
     if isinstance(value, str) and len(value) > ECHO_CHARS:
         return f"{value[:ECHO_CHARS]}... ({len(value)} characters)"
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        text = str(value)
+        return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}... ({len(text)} digits)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, dict):
         return {key: _short(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -43,7 +53,7 @@ def validation_detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if "input" in error:
             entry["input"] = _short(error["input"])
         if "ctx" in error:
-            entry["ctx"] = error["ctx"]
+            entry["ctx"] = _short(error["ctx"])
         detail.append(printable(entry))
     return detail
 

@@ -124,3 +124,20 @@ def test_long_inputs_are_not_echoed_whole(client: TestClient) -> None:
     (error,) = response.json()["detail"]
     assert error["input"].endswith("(20001 characters)")
     assert len(error["input"]) < 300
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"texts": [123456789012345678901234567890]}', id="integer-beyond-64-bits"),
+        pytest.param(b'{"text": -99999999999999999999999}', id="negative-huge-integer"),
+        pytest.param(b'{"text": NaN}', id="nan"),
+        pytest.param(b'{"texts": [Infinity, -Infinity]}', id="infinity"),
+        pytest.param(b'{"text": ' + b"9" * 4000 + b"}", id="4000-digit-integer"),
+    ],
+)
+@pytest.mark.parametrize("path", ROUTES)
+def test_numbers_json_allows_are_echoed_safely(client: TestClient, path: str, body: bytes) -> None:
+    response = post(client, path, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
