@@ -46,8 +46,12 @@ class Settings(BaseSettings):
     # Characters in one /predict/batch, all texts together (413 above it): bounds the CPU one
     # request takes (about 0.2 s per million characters with the compiled scorer).
     max_batch_chars: int = Field(default=1_000_000, ge=20_000)
-    # Batches scored at once on worker threads (the event loop never scores a batch).
-    batch_workers: int = Field(default=2, ge=1, le=32)
+    # Batches scored at once on worker threads (the event loop never scores a batch). One: the
+    # scorer is Python code, so a second thread adds no throughput, only contention for the GIL.
+    batch_workers: int = Field(default=1, ge=1, le=32)
+    # How often (seconds) CPython makes a running thread offer the GIL: below its 5 ms default, so
+    # that the event loop gets it back quickly while a batch is scored.
+    gil_switch_interval_seconds: float = Field(default=0.001, gt=0, le=0.1)
     # The preStop drain (python -m app.backend.drain) waits this long for the spool to empty.
     drain_timeout_seconds: float = Field(default=840.0, ge=0)
 

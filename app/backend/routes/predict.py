@@ -33,9 +33,24 @@ router = APIRouter(tags=["predictions"])
 ERRORS = error_responses(400, 401, 413, 503)
 
 
+# A batch is scored this many texts at a time, with the GIL offered to the event loop between
+# chunks, so that /health and single predictions are answered while a batch runs.
+CHUNK = 8
+
+
+def _score(model: Predictor, texts: list[str]) -> list[Prediction]:
+    if len(texts) <= CHUNK:
+        return model.predict(texts)
+    results: list[Prediction] = []
+    for first in range(0, len(texts), CHUNK):
+        results.extend(model.predict(texts[first : first + CHUNK]))
+        time.sleep(0)  # releases the GIL: the loop thread takes it if it waits
+    return results
+
+
 def _run(runtime: Runtime, model: Predictor, texts: list[str]) -> list[dict[str, Any]]:
     started = time.perf_counter()
-    results: list[Prediction] = model.predict(texts)
+    results = _score(model, texts)
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     created_at = datetime.now(UTC).isoformat(timespec="microseconds")
     store_text = runtime.settings.store_text
