@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 DOCKER = "/usr/bin/docker"
-PASSWORD = "chaos-test-password-not-a-secret"  # noqa: S105 - a throwaway test database
+PASSWORD = "chaos-test-password-not-a-secret"  # noqa: S105  # pragma: allowlist secret - a test database
 DB_POISON = "chaos-poison"
 DATA_DIR = "/var/lib/rotten-potatoes"
 SINK = Path(__file__).with_name("es_sink.py")

@@ -26,7 +26,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.chaos.harness import DB_POISON, DOCKER, Load, Sampler, Stack, docker, run_schedule
+from tests.chaos.harness import (
+    DB_POISON,
+    DOCKER,
+    PASSWORD,
+    Load,
+    Sampler,
+    Stack,
+    docker,
+    run_schedule,
+)
 from tests.images.conftest import built_images, docker_engine  # noqa: F401 - fixtures
 from tests.support.network import free_port
 
@@ -81,8 +90,7 @@ def stack(backend_image: str) -> Iterator[Stack]:
     try:
         made.up(
             {
-                "DATABASE_URL": "postgresql+psycopg://rotten:"
-                "chaos-test-password-not-a-secret@postgres:5432/rotten_potatoes",
+                "DATABASE_URL": f"postgresql+psycopg://rotten:{PASSWORD}@postgres:5432/rotten_potatoes",
                 "ES_URL": "http://elasticsearch:9200",
                 "ES_FLUSH_SECONDS": "0.5",
                 "ES_MAX_BACKOFF_SECONDS": "2",
