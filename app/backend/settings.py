@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     )
     spool_path: Path | None = Field(default=None, description="default <DATA_DIR>/spool.sqlite3")
     spool_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # Below the volume that holds the spool: the Kubernetes emptyDir is 256 Mi, and the file
+    # takes at most ~1.3x this plus a 4 MiB WAL (spool.py). Full: 503 + Retry-After, no eviction.
+    spool_max_bytes: int = Field(default=128 * 1024 * 1024, ge=64 * 1024)
+    spool_full_retry_after_seconds: int = Field(default=30, ge=1)
     store_text: bool = Field(default=True, description="false: keep only sha256 + length")
     migrate_on_start: bool = True
     flush_batch_size: int = Field(default=500, ge=1, le=10_000)
@@ -39,6 +43,17 @@ class Settings(BaseSettings):
     # HTTP.
     api_key: SecretStr | None = None
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Characters in one /predict/batch, all texts together (413 above it): bounds the CPU one
+    # request takes (about 0.2 s per million characters with the compiled scorer).
+    max_batch_chars: int = Field(default=1_000_000, ge=20_000)
+    # Batches scored at once on worker threads (the event loop never scores a batch). One: the
+    # scorer is Python code, so a second thread adds no throughput, only contention for the GIL.
+    batch_workers: int = Field(default=1, ge=1, le=32)
+    # How often (seconds) CPython makes a running thread offer the GIL: below its 5 ms default, so
+    # that the event loop gets it back quickly while a batch is scored.
+    gil_switch_interval_seconds: float = Field(default=0.001, gt=0, le=0.1)
+    # The preStop drain (python -m app.backend.drain) waits this long for the spool to empty.
+    drain_timeout_seconds: float = Field(default=840.0, ge=0)
 
     # Logs.
     log_level: str = "INFO"
@@ -51,6 +66,7 @@ class Settings(BaseSettings):
     es_batch_size: int = Field(default=500, ge=1)
     es_flush_seconds: float = Field(default=1.0, gt=0)
     es_timeout_seconds: float = Field(default=5.0, gt=0)
+    es_max_backoff_seconds: float = Field(default=30.0, gt=0)
 
     # Vault (app/backend/vault.py): when VAULT_ADDR is set, the secrets are read from the KV v2
     # secret VAULT_KV_MOUNT/VAULT_SECRET_PATH at start-up, and its values win over the ones above.
@@ -91,3 +107,8 @@ class Settings(BaseSettings):
     @property
     def resolved_spool_path(self) -> Path:
         return self.spool_path or self.data_dir / "spool.sqlite3"
+
+
+def drain_marker(settings: Settings) -> Path:
+    """The file the preStop drain creates: while it exists, /ready answers 503 ``draining``."""
+    return settings.resolved_spool_path.with_name("draining")

@@ -16,6 +16,7 @@ def predictor(runtime: Runtime) -> Predictor:
     if runtime.predictor is None:
         raise HTTPException(
             status_code=503,
-            detail=f"model not loaded: {runtime.model_error or 'no model configured'}",
+            detail=f"model not loaded ({runtime.model_state()['reason']}); "
+            "the service log says why",
         )
     return runtime.predictor

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.backend.db_errors import describe
 from app.backend.routes.deps import runtime_of
 from app.backend.schemas import StoredPrediction, error_responses
 
@@ -32,7 +33,7 @@ def recent(
         for record in runtime.database.recent(limit):
             merged[record["request_id"]] = {**record, "stored": True}
     except SQLAlchemyError as error:
-        log.warning("listing from the database failed: %s", str(error).splitlines()[0])
+        log.warning("listing from the database failed: %s", describe(error))
     for record in runtime.spool.recent_predictions(limit):
         merged[record["request_id"]] = {**record, "stored": False}
     ordered = sorted(merged.values(), key=lambda r: r["created_at"], reverse=True)
