@@ -56,6 +56,7 @@ class Flusher:
         self.migrate = migrate
         self.schema_ready = False
         self.healthy = False
+        self.contacted = False  # no answer or failure from the database yet (just started)
         self.flushed = 0
         self.failures = 0
         self.dead_lettered = 0
@@ -74,7 +75,7 @@ class Flusher:
     def state(self) -> dict[str, object]:
         """States and counts only: the error itself went to the log."""
         return {
-            "status": "ok" if self.healthy else "degraded",
+            "status": "ok" if self.healthy else ("degraded" if self.contacted else "starting"),
             "spooled": self.spool.depth,
             "spool_bytes": self.spool.bytes,
             "spool_full": self.spool.full,
@@ -155,12 +156,14 @@ class Flusher:
         )
 
     def _mark_failed(self, error: Exception) -> None:
+        self.contacted = True
         if self.healthy or self.failures == 0:
             log.warning("database unavailable, spooling (%s)", error)
         self.healthy = False
         self.failures += 1
 
     def _mark_ok(self) -> None:
+        self.contacted = True
         if not self.healthy:
             log.info("database reachable; spool depth %d", self.spool.depth)
         self.healthy = True

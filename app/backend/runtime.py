@@ -192,7 +192,8 @@ def build_runtime(settings: Settings) -> Runtime:
         batch_limiter=anyio.CapacityLimiter(settings.batch_workers),
     )
     metrics.bind_runtime(runtime.runtime_values)
-    flusher.prepare()
+    # The schema is migrated by the flusher's first pass, not here: a start during a database
+    # outage serves at once (records wait in the spool) instead of waiting out connect timeouts.
     flusher.start()
     if shipper is not None:
         shipper.start()

@@ -178,8 +178,10 @@ def test_spooled_records_survive_restart(app_factory, tiny_model: Path, tmp_path
     not_a_file.mkdir()
     bad = app_factory(model_path=tiny_model, data_dir=data, database_url=f"sqlite:///{not_a_file}")
     ids = [bad.post("/predict", json={"text": "great"}).json()["request_id"] for _ in range(3)]
+    wait_until(
+        lambda: bad.get("/ready").json()["database"]["status"] == "degraded", 5, "outage seen"
+    )
     ready = bad.get("/ready").json()
-    assert ready["database"]["status"] == "degraded"
     assert ready["database"]["spooled"] == 3
     listed = bad.get("/predictions").json()
     assert {p["request_id"] for p in listed} == set(ids)
