@@ -12,7 +12,14 @@ from typing import Any
 from app.backend.flusher import Flusher
 from app.backend.logs import EsShipper
 from app.backend.metrics import Metrics
-from app.backend.model import ModelLoadError, Predictor, load_folder, load_uri
+from app.backend.model import (
+    Deployed,
+    ModelIntegrityError,
+    ModelLoadError,
+    Predictor,
+    load_folder,
+    load_uri,
+)
 from app.backend.settings import Settings
 from app.backend.spool import Spool
 from app.backend.storage import Database
@@ -42,6 +49,7 @@ class Runtime:
             "log_shipped": self.shipper.shipped if self.shipper else 0,
             "model_loaded": 1 if self.predictor else 0,
             "model_version": self.predictor.version if self.predictor else "",
+            "model_fast_path": 1 if self.predictor and self.predictor.fast_path else 0,
         }
 
     def model_state(self) -> dict[str, Any]:
@@ -65,26 +73,44 @@ class Runtime:
 
 
 def load_predictor(settings: Settings) -> tuple[Predictor | None, str | None]:
-    """The model from MODEL_PATH, else MODEL_URI; a failure is logged and means not ready."""
+    """The model from MODEL_PATH, else MODEL_URI; a failure is logged and means not ready.
+
+    An integrity failure (ModelIntegrityError) is not caught: the service must not start.
+    """
+    deployed = Deployed(settings.model_sha256, settings.model_code_sha256)
     try:
         if settings.model_path is not None:
-            predictor = load_folder(settings.model_path)
+            predictor = load_folder(settings.model_path, deployed)
         elif settings.model_uri:
             predictor = load_uri(
-                settings.model_uri, settings.mlflow_tracking_uri, settings.data_dir / "models"
+                settings.model_uri,
+                settings.mlflow_tracking_uri,
+                settings.data_dir / "models",
+                deployed,
             )
         else:
             message = "no model configured: set MODEL_PATH (an ml.export folder) or MODEL_URI"
             log.error(message)
             return None, message
+    except ModelIntegrityError:
+        raise
     except ModelLoadError as error:
         log.error("model not loaded: %s", error)
         return None, str(error)
-    log.info("model %s version %s loaded", predictor.name, predictor.version)
+    log.info(
+        "model %s version %s loaded (model sha256 %s, code %s; fast path %s)",
+        predictor.name,
+        predictor.version,
+        predictor.verified.model_sha256,
+        predictor.verified.code_sha256,
+        "on" if predictor.fast_path else "off",
+    )
     return predictor, None
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    # The model first: a model that fails verification stops the start before anything opens.
+    predictor, error = load_predictor(settings)
     metrics = Metrics()
     spool = Spool(settings.resolved_spool_path, settings.spool_synchronous)
     database = Database(settings.resolved_database_url, settings.db_connect_timeout_seconds)
@@ -108,7 +134,6 @@ def build_runtime(settings: Settings) -> Runtime:
             flush_seconds=settings.es_flush_seconds,
             timeout=settings.es_timeout_seconds,
         )
-    predictor, error = load_predictor(settings)
     runtime = Runtime(
         settings=settings,
         metrics=metrics,

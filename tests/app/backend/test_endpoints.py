@@ -114,19 +114,18 @@ def test_missing_folder_is_not_ready(app_factory, tmp_path: Path) -> None:
     assert "no model.pkl" in client.post("/predict", json={"text": "x"}).json()["detail"]
 
 
-def test_checksum_mismatch_is_not_ready(app_factory, tiny_model: Path, tmp_path: Path) -> None:
+def test_checksum_mismatch_refuses_to_start(app_factory, tiny_model: Path, tmp_path: Path) -> None:
     import shutil
+
+    from app.backend.model import ModelIntegrityError
 
     tampered = tmp_path / "tampered"
     shutil.copytree(tiny_model, tampered)
     card = json.loads((tampered / "model_card.json").read_text())
     card["model_sha256"] = "0" * 64
     (tampered / "model_card.json").write_text(json.dumps(card))
-    client = app_factory(model_path=tampered)
-    ready = client.get("/ready")
-    assert ready.status_code == 503
-    assert "checksum mismatch" in ready.json()["model"]["error"]
-    assert client.post("/predict", json={"text": "great"}).status_code == 503
+    with pytest.raises(ModelIntegrityError, match=r"model_card\.json model_sha256 is 0{64}"):
+        app_factory(model_path=tampered)
 
 
 def test_api_key(app_factory, tiny_model: Path) -> None:
