@@ -64,3 +64,18 @@ def test_the_thresholds_must_name_every_check_and_only_those() -> None:
     extra = THRESHOLDS.model_copy(update={"behaviour": {**THRESHOLDS.behaviour, "sarcasm": 0.5}})
     with pytest.raises(PipelineError, match="unknown checks sarcasm"):
         check_thresholds_cover_the_suite(extra)
+
+
+def test_a_champion_from_before_the_integrity_tags_is_compared_with_a_note(monkeypatch) -> None:
+    from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
+
+    from ml import promote, tracking
+
+    legacy = ModelVersion("imdb-sentiment", "3", 0, tags=[ModelVersionTag("test_md5", "x")])
+    monkeypatch.setattr(tracking, "load_unverified", lambda name, version: (name, version))
+    model, notes = promote._load_champion(legacy)
+    assert model == ("imdb-sentiment", "3")
+    assert notes == [
+        "champion version 3 predates the integrity tags; it was loaded unverified, with the "
+        "current code, for the comparison only"
+    ]
