@@ -100,9 +100,10 @@ def _stored_digests(
             integrity.Expected(integrity.code_digest(code), "the code staged for it"),
             integrity.file_manifest(code),
         )
-    needed = {m for m, _ in integrity.pickled_globals(verified.pickle_bytes) if m.startswith("ml")}
     integrity.unpickle(verified)  # every ml.* global resolves in the stored code, or this raises
-    log.info("stored pickle sha256 %s refers to %s", stored, ", ".join(sorted(needed)))
+    log.info(
+        "stored: pickle sha256 %s, code %s (it loads with that code)", stored, verified.code_sha256
+    )
     return stored, verified
 
 
