@@ -247,8 +247,10 @@ def load_uri(
     if not uri.startswith("models:/"):
         raise ModelLoadError(f"MODEL_URI must look like models:/name@alias, got {uri!r}")
     if tracking_uri:
+        # Both: the registry would otherwise stay wherever the process pointed it before.
         mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient()
+        mlflow.set_registry_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     spec = uri.removeprefix("models:/")
     alias: str | None = None
     try:
