@@ -155,7 +155,7 @@ def test_mlflow_shows_the_served_version_as_champion(demo: DemoRun) -> None:
 
 def test_the_served_model_is_the_registry_s_verified_and_gated(demo: DemoRun) -> None:
     """The backend verified its model against the digests the deploy passed (the registry's),
-    and the card carries the gate's verdict; the gate report is printed for the docs."""
+    and the card carries the gate's verdict, whose report the export keeps beside it."""
     query = urllib.parse.urlencode({"name": "imdb-sentiment", "alias": "champion"})
     base = demo.urls["MLflow UI"].rstrip("/")
     status, body = _get(f"{base}/api/2.0/mlflow/registered-models/alias?{query}")
@@ -171,8 +171,8 @@ def test_the_served_model_is_the_registry_s_verified_and_gated(demo: DemoRun) ->
     assert verified["verified_against"]["model"].startswith("MODEL_SHA256 (set by the deployment)")
     assert card["scorer"]["fast_path"] is True, card["scorer"]
     assert card["gate"]["passed"] is True
-    report = REPO_ROOT / "build" / "model" / "gate_report.md"
-    print(f"\n{report.read_text()}")
+    report = (REPO_ROOT / "build" / "model" / "gate_report.md").read_text()
+    assert f"version {card['version']}" in report and "Verdict: **passed**" in report
 
 
 def test_the_page_loads_and_shows_the_model_version(demo: DemoRun) -> None:
