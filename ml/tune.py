@@ -182,6 +182,9 @@ def cross_validate(
                 time.perf_counter() - analysis_started,
             )
             for fold, (train_rows, other_rows) in enumerate(splits):
+                # Every fit of the fold is queued before any result is awaited, so both threads
+                # stay busy; the fold's matrices are released before the next fold's are built.
+                pending = []
                 for selected in _group(analysed, SELECTION_KEYS).values():
                     features, held = fold_features(
                         counts, train_rows, other_rows, selected[0].params
@@ -190,7 +193,7 @@ def cross_validate(
                         weighter = NaiveBayesWeighter(alpha=weighted[0].params.nb_alpha)
                         weighter.fit(features, labels[train_rows])
                         fit_on, score_on = weighter.transform(features), weighter.transform(held)
-                        jobs_done = [
+                        pending += [
                             (
                                 (index[id(c)], fold),
                                 pool.submit(
@@ -204,8 +207,8 @@ def cross_validate(
                             )
                             for c in weighted
                         ]
-                        for key, future in jobs_done:
-                            scores[key] = future.result()
+                for key, future in pending:
+                    scores[key] = future.result()
     for number, candidate in enumerate(candidates):
         candidate.fold_scores.extend(scores[(number, fold)] for fold in range(len(splits)))
     best = max(candidates, key=lambda c: (c.mean, -candidates.index(c)))
