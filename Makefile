@@ -275,7 +275,7 @@ data-remote: $(VENV_STAMP) ## Configure a local DVC default remote at DVC_REMOTE
 	@echo "DVC remote 'storage' -> $(DVC_REMOTE_DIR) (in .dvc/config.local, not committed)"
 
 .PHONY: pipeline
-pipeline: $(VENV_STAMP) ## dvc repro: prepare -> train -> evaluate
+pipeline: $(VENV_STAMP) ## dvc repro: prepare -> tune -> train -> evaluate
 	$(BIN)/dvc repro
 
 .PHONY: promote
@@ -302,8 +302,12 @@ export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
 	$(BIN)/python -m ml.export --alias $(MODEL_ALIAS) --out $(MODEL_OUT)
 
 .PHONY: bench
-bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/benchmarks.md)
+bench: $(VENV_STAMP) ## Tuning, training, the service's load path and scorer (see docs/benchmarks.md)
 	$(BIN)/python -m bench.train
+
+.PHONY: bench-tune
+bench-tune: $(VENV_STAMP) ## The wide hyper-parameter search (5-fold CV on data v2) behind params.yaml's tune.grid
+	$(BIN)/python -m bench.tune
 
 .PHONY: bench-tools
 bench-tools: ## Install what the benchmarks need from Debian's archive if missing (root): wrk, PostgreSQL

@@ -58,6 +58,7 @@ def export_model(scratch: Path) -> Path:
     shutil.copy2(REPO_ROOT / "params.yaml", scratch / "params.yaml")
     for args in (
         ("ml.data", "--version", "2"),
+        ("ml.tune",),
         ("ml.train",),
         ("ml.export", "--alias", "candidate", "--out", "build/model"),
     ):

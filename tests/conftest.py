@@ -142,8 +142,8 @@ def exported_model(
 ) -> Path:
     """A real export (``ml.export``) of a small champion, for the service's tests.
 
-    Trained on 3,000 reviews with the embedded sqlite MLflow store, promoted through the real
-    gate, then exported exactly as the image build does.
+    Tuned and trained on 3,000 reviews with the embedded sqlite MLflow store, promoted through
+    the real gate, then exported exactly as the image build does.
     """
     from tests.ml.conftest import run_module, write_params
 
@@ -151,6 +151,7 @@ def exported_model(
     write_params(project)
     for module, *args in (
         ("ml.data", "--version", "1"),
+        ("ml.tune",),
         ("ml.train",),
         ("ml.promote",),
         ("ml.export", "--alias", "champion", "--out", "build/model"),

@@ -4,6 +4,9 @@ Nothing happens at import time. ``create_app`` reads the settings and wires rout
 middleware; the lifespan loads the model, opens the spool and the database, and starts the
 flusher (and the Elasticsearch shipper when ES_URL is set).
 
+A model whose files fail verification (app/backend/model.py) stops the start: the lifespan
+logs the reason at CRITICAL and fails, and uvicorn exits with a non-zero status.
+
 With VAULT_ADDR set, ``create_app`` first reads the secrets from Vault; when that fails, the
 process ends at once with exit status 1 and one log line that names the address and the path,
 before any port is bound (uvicorn would otherwise print a traceback for the factory's error).
@@ -21,6 +24,7 @@ from fastapi import FastAPI
 from app.backend import errors
 from app.backend.logs import configure_logging
 from app.backend.middleware import ServiceMiddleware
+from app.backend.model import ModelIntegrityError
 from app.backend.routes import feedback, ops, predict, predictions
 from app.backend.runtime import build_runtime
 from app.backend.settings import Settings
@@ -47,7 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(settings.gil_switch_interval_seconds)
-        runtime = build_runtime(settings)
+        try:
+            runtime = build_runtime(settings)
+        except ModelIntegrityError as error:
+            # Never serve a model that is not the one recorded: the start fails (uvicorn exits
+            # non-zero), and this line says which file differs, with both digests.
+            log.critical("refusing to start: %s", error)
+            raise
         app.state.runtime = runtime
         log.info("ready=%s", runtime.predictor is not None)
         try:

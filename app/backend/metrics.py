@@ -11,7 +11,8 @@
 - ``rp_log_records_dropped_total``, ``rp_log_records_shipped_total``;
 - ``rp_background_thread_up{thread}`` (1 running, 0 stopped or dead) and
   ``rp_background_thread_errors_total{thread}`` (exceptions its supervisor caught);
-- ``rp_model_loaded{version}``.
+- ``rp_model_loaded{version}``, ``rp_model_fast_path`` (1: the compiled linear scorer serves
+  predictions; 0: sklearn's predict_proba, about twice as slow; /version says why).
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class _RuntimeCollector(Collector):
         model = GaugeMetricFamily("rp_model_loaded", "1 when a model is loaded", labels=["version"])
         model.add_metric([str(values.get("model_version", ""))], values.get("model_loaded", 0))
         yield model
+        yield GaugeMetricFamily(
+            "rp_model_fast_path",
+            "1 when the compiled linear scorer serves predictions, 0 on sklearn's predict_proba",
+            value=values.get("model_fast_path", 0),
+        )
 
 
 class Metrics:

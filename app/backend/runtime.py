@@ -16,7 +16,14 @@ import anyio
 from app.backend.flusher import Flusher
 from app.backend.logs import EsShipper
 from app.backend.metrics import Metrics
-from app.backend.model import ModelLoadError, Predictor, load_folder, load_uri
+from app.backend.model import (
+    Deployed,
+    ModelIntegrityError,
+    ModelLoadError,
+    Predictor,
+    load_folder,
+    load_uri,
+)
 from app.backend.settings import Settings, drain_marker
 from app.backend.spool import Spool
 from app.backend.storage import Database
@@ -80,6 +87,7 @@ class Runtime:
             "model_version": self.predictor.version if self.predictor else "",
             "threads": self.thread_states(),
             "thread_errors": self.thread_errors(),
+            "model_fast_path": 1 if self.predictor and self.predictor.fast_path else 0,
         }
 
     def model_state(self) -> dict[str, Any]:
@@ -131,26 +139,44 @@ class Runtime:
 
 
 def load_predictor(settings: Settings) -> tuple[Predictor | None, str | None]:
-    """The model from MODEL_PATH, else MODEL_URI; a failure is logged and means not ready."""
+    """The model from MODEL_PATH, else MODEL_URI; a failure is logged and means not ready.
+
+    An integrity failure (ModelIntegrityError) is not caught: the service must not start.
+    """
+    deployed = Deployed(settings.model_sha256, settings.model_code_sha256)
     try:
         if settings.model_path is not None:
-            predictor = load_folder(settings.model_path)
+            predictor = load_folder(settings.model_path, deployed)
         elif settings.model_uri:
             predictor = load_uri(
-                settings.model_uri, settings.mlflow_tracking_uri, settings.data_dir / "models"
+                settings.model_uri,
+                settings.mlflow_tracking_uri,
+                settings.data_dir / "models",
+                deployed,
             )
         else:
             message = "no model configured: set MODEL_PATH (an ml.export folder) or MODEL_URI"
             log.error(message)
             return None, message
+    except ModelIntegrityError:
+        raise
     except ModelLoadError as error:
         log.error("model not loaded: %s", error)
         return None, str(error)
-    log.info("model %s version %s loaded", predictor.name, predictor.version)
+    log.info(
+        "model %s version %s loaded (model sha256 %s, code %s; fast path %s)",
+        predictor.name,
+        predictor.version,
+        predictor.verified.model_sha256,
+        predictor.verified.code_sha256,
+        "on" if predictor.fast_path else "off",
+    )
     return predictor, None
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    # The model first: a model that fails verification stops the start before anything opens.
+    predictor, error = load_predictor(settings)
     metrics = Metrics()
     with contextlib.suppress(OSError):  # a drain of an earlier container on this volume
         drain_marker(settings).unlink(missing_ok=True)
@@ -179,7 +205,6 @@ def build_runtime(settings: Settings) -> Runtime:
             timeout=settings.es_timeout_seconds,
             max_backoff=settings.es_max_backoff_seconds,
         )
-    predictor, error = load_predictor(settings)
     runtime = Runtime(
         settings=settings,
         metrics=metrics,

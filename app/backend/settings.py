@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var/backend")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class Settings(BaseSettings):
@@ -20,6 +22,10 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(default=None, description="export folder of ml.export")
     model_uri: str | None = Field(default=None, description="e.g. models:/imdb-sentiment@champion")
     mlflow_tracking_uri: str | None = None
+    # The digests the deployment expects (the registry's, passed by the deploy): the model card
+    # (MODEL_PATH) or the registry tags (MODEL_URI) must say the same, and the files match them.
+    model_sha256: str | None = Field(default=None, description="sha256 of model.pkl")
+    model_code_sha256: str | None = Field(default=None, description="digest of code/ml")
 
     # Storage.
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="spool, sqlite db, downloads")
@@ -86,6 +92,15 @@ class Settings(BaseSettings):
         default=["database_password", "api_key", "es_username", "es_password"],
         description="keys the secret must hold (JSON list in the environment)",
     )
+
+    @field_validator("model_sha256", "model_code_sha256", mode="before")
+    @classmethod
+    def _a_sha256(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not _SHA256.fullmatch(value.strip().lower()):
+            raise ValueError("must be 64 hexadecimal characters (a sha256)")
+        return value.strip().lower()
 
     @field_validator("model_uri", "mlflow_tracking_uri", "database_url", "es_url", "api_key")
     @classmethod

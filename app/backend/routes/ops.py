@@ -50,9 +50,13 @@ async def ready(request: Request) -> JSONResponse:
     response_model=dict[str, Any],
     responses={**error_responses(401), 503: {"model": ErrorOut, "description": "No model"}},
     summary="The model card of the served model",
+    description="Lineage and metrics from the card; `integrity` holds the digests of the "
+    "pickle and of its preprocessing code as verified at load, and against what; `scorer` "
+    "says whether the compiled linear scorer (`fast_path`) or sklearn serves predictions, "
+    "and why.",
 )
 async def version(request: Request) -> JSONResponse:
-    return JSONResponse(predictor(runtime_of(request)).card)
+    return JSONResponse(predictor(runtime_of(request)).describe())
 
 
 @router.get(

@@ -121,23 +121,18 @@ def test_missing_folder_is_not_ready(
     assert any("no model.pkl" in record.getMessage() for record in caplog.records)
 
 
-def test_checksum_mismatch_is_not_ready(
-    app_factory, tiny_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_checksum_mismatch_refuses_to_start(app_factory, tiny_model: Path, tmp_path: Path) -> None:
     import shutil
+
+    from app.backend.model import ModelIntegrityError
 
     tampered = tmp_path / "tampered"
     shutil.copytree(tiny_model, tampered)
     card = json.loads((tampered / "model_card.json").read_text())
     card["model_sha256"] = "0" * 64
     (tampered / "model_card.json").write_text(json.dumps(card))
-    client = app_factory(model_path=tampered)
-    ready = client.get("/ready")
-    assert ready.status_code == 503
-    assert ready.json()["model"] == {"status": "not loaded", "reason": "load failed"}
-    assert "checksum" not in ready.text  # states only: the cause is in the log
-    assert any("checksum mismatch" in record.getMessage() for record in caplog.records)
-    assert client.post("/predict", json={"text": "great"}).status_code == 503
+    with pytest.raises(ModelIntegrityError, match=r"model_card\.json model_sha256 is 0{64}"):
+        app_factory(model_path=tampered)
 
 
 def test_api_key(app_factory, tiny_model: Path) -> None:

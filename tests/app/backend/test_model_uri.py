@@ -22,7 +22,12 @@ def champion(
     project = tmp_path_factory.mktemp("uri-project")
     write_params(project)
     env = {**subprocess_env, "MLFLOW_TRACKING_URI": mlflow_server, "RP_MODEL_NAME": MODEL}
-    for module, *args in (("ml.data", "--version", "1"), ("ml.train",), ("ml.promote",)):
+    for module, *args in (
+        ("ml.data", "--version", "1"),
+        ("ml.tune",),
+        ("ml.train",),
+        ("ml.promote",),
+    ):
         result = run_module(module, *args, cwd=project, env=env)
         assert result.returncode == 0, f"{module}: {result.stderr}"
     return mlflow_server
