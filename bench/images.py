@@ -1,4 +1,4 @@
-"""Image size and cold-start benchmark: ``make bench-images`` (or ``python bench/images.py``).
+"""Image size and cold-start benchmark: ``make bench-images`` (or ``python -m bench.images``).
 
 For the backend, frontend, PostgreSQL and MLflow images: the image size (``docker image inspect
 .Size``) and, over ``--repeats`` fresh containers each, the time from ``docker run -d`` until
@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.network import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "images.json"
@@ -51,12 +52,6 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     return subprocess.run(
         [DOCKER, *args], capture_output=True, text=True, check=check, timeout=timeout
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _http_ok(url: str, body: bytes | None = None) -> Callable[[int], bool]:
@@ -146,7 +141,7 @@ def _poll(
 def cold_start(image: str, service: Service, timeout: float) -> dict[str, float]:
     """One fresh container: seconds from `docker run -d` to ready and to healthy."""
     name = f"{BENCH_PREFIX}-{service.name}-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     env_args = [arg for key, value in service.env.items() for arg in ("-e", f"{key}={value}")]
     failure: list[str] = []
     stop = threading.Event()

@@ -1,13 +1,19 @@
-"""Serving benchmark: ``make bench-serve`` (or ``python bench/serve.py``).
+"""Serving benchmark: ``make bench-serve`` (or ``python -m bench.serve``).
 
 On one exported model, side by side in one run:
-- the project's backend (``uvicorn --factory app.backend.main:create_app``, one worker, storing
-  every prediction in a throwaway PostgreSQL on this host, metrics and logs on, as deployed);
+- the project's backend (``uvicorn --factory app.backend.main:create_app``, one worker) as
+  deployed: every prediction stored in a throwaway PostgreSQL on this host through the spool,
+  metrics on, and its JSON log lines shipped to a local Elasticsearch-compatible sink (the chaos
+  suite's stand-in, tests/chaos/es_sink.py; not Elasticsearch);
+- the same backend from another git ref (``--baseline-ref``, default ``main``, checked out in a
+  throwaway ``git worktree``), to measure this tree's throughput against it;
 - ``mlflow models serve`` on the same export.
 The same client (wrk, one different hold-out review per request) loads ``/predict`` and
-``/invocations`` at concurrency 1, 8 and 32 for a fixed time each. Also measured: ``/predict/batch``
-with 256 reviews, cold start to ready, RSS after warm-up, in-process ``predict_proba`` on the same
-reviews, and one spool append (what storing a prediction costs on the request path).
+``/invocations`` at concurrency 1, 8 and 32 for a fixed time each; the baseline's concurrency-32
+runs alternate with this tree's. Also measured: ``/predict/batch`` with 256 reviews, ``/health``
+latency while maximal batches run, cold start to ready, RSS after warm-up, the service's compiled
+scorer in process (``Predictor.positive_probabilities``) on the same reviews, and one spool append
+(what storing a prediction costs on the request path).
 """
 
 from __future__ import annotations
@@ -15,34 +21,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from services import postgres_cluster, tree_rss_mb, wait_for
+from tests.support.network import free_port, wait_for_http
+from tests.support.postgres import throwaway_cluster
+from tests.support.processes import tree_rss_mb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "serve.json"
 WRK_SCRIPT = REPO_ROOT / "bench" / "wrk_bodies.lua"
+ES_SINK = REPO_ROOT / "tests" / "chaos" / "es_sink.py"
 CONCURRENCY = (1, 8, 32)
 BATCH = 256
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+MAX_BATCH_CHARS = 1_000_000  # the service's default cap
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -57,6 +58,7 @@ def export_model(scratch: Path) -> Path:
     shutil.copy2(REPO_ROOT / "params.yaml", scratch / "params.yaml")
     for args in (
         ("ml.data", "--version", "2"),
+        ("ml.tune",),
         ("ml.train",),
         ("ml.export", "--alias", "candidate", "--out", "build/model"),
     ):
@@ -114,7 +116,7 @@ def start(
 ) -> tuple[subprocess.Popen, float]:
     stream = log.open("wb")
     process = subprocess.Popen(command, env=env, stdout=stream, stderr=subprocess.STDOUT)
-    return process, wait_for(ready_url, process, timeout=180)
+    return process, wait_for_http(ready_url, 180, process)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -125,15 +127,85 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def in_process_p50_ms(model_dir: Path, reviews: list[str]) -> float:
-    with (model_dir / "model.pkl").open("rb") as stream:
-        model = pickle.load(stream)  # noqa: S301 - the export this run just made
+def in_process_p50_ms(model_dir: Path, reviews: list[str]) -> tuple[float, bool]:
+    """The service's own scorer, loaded the way it loads it, on one review per call."""
+    from app.backend.model import load_folder
+
+    predictor = load_folder(model_dir)
     timings = []
     for index in range(2000):
         started = time.perf_counter()
-        model.predict_proba(np.array([reviews[index % len(reviews)]]))
+        predictor.positive_probabilities([reviews[index % len(reviews)]])
         timings.append(time.perf_counter() - started)
-    return round(statistics.median(timings) * 1000, 3)
+    return round(statistics.median(timings) * 1000, 3), predictor.fast_path
+
+
+def health_under_batches(base: str, reviews: list[str], seconds: float = 10) -> dict[str, float]:
+    """/health latency while 3 clients send maximal batches (MAX_BATCH_CHARS) back to back."""
+    # A maximal batch: 256 texts of MAX_BATCH_CHARS / 256 characters each, from real reviews.
+    size = MAX_BATCH_CHARS // BATCH
+    corpus = " ".join(reviews)
+    texts = [corpus[i * size : (i + 1) * size] for i in range(BATCH)]
+    total = sum(len(text) for text in texts)
+    stop = threading.Event()
+    batch_times: list[float] = []
+
+    def send_batches() -> None:
+        while not stop.is_set():
+            batch_times.append(_post(f"{base}/predict/batch", {"texts": texts}))
+
+    senders = [threading.Thread(target=send_batches) for _ in range(3)]
+    for sender in senders:
+        sender.start()
+    time.sleep(0.5)
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        with urllib.request.urlopen(f"{base}/health", timeout=10) as response:  # noqa: S310
+            response.read()
+        latencies.append(time.perf_counter() - started)
+        time.sleep(0.02)
+    stop.set()
+    for sender in senders:
+        sender.join()
+    latencies.sort()
+    return {
+        "batch_chars": total,
+        "batch_p50_ms": round(statistics.median(batch_times) * 1000, 1),
+        "health_samples": len(latencies),
+        "health_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "health_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "health_max_ms": round(latencies[-1] * 1000, 2),
+    }
+
+
+def baseline_tree(ref: str, scratch: Path) -> Path | None:
+    """A throwaway worktree of ``ref``; None when the ref is this very commit or unknown."""
+
+    def rev(name: str) -> str:
+        command = ["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", "--quiet"]
+        result = subprocess.run(
+            [*command, f"{name}^{{commit}}"], capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip()
+
+    commit = rev(ref)
+    if not commit:
+        print(f"bench-serve: no git ref {ref!r}: no baseline comparison", file=sys.stderr)
+        return None
+    if commit == rev("HEAD"):
+        print(f"bench-serve: {ref} is HEAD: no baseline comparison", file=sys.stderr)
+        return None
+    tree = scratch / "baseline"
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", "--quiet",
+                    str(tree), commit], check=True)  # fmt: skip
+    return tree
+
+
+def remove_tree(tree: Path) -> None:
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)],
+                   check=False, capture_output=True)  # fmt: skip
 
 
 def spool_append_p50_ms(path: Path) -> float:
@@ -172,7 +244,9 @@ def spool_append_p50_ms(path: Path) -> float:
 
 def backend_command(port: int) -> list[str]:
     return [
-        str(Path(sys.executable).parent / "uvicorn"),
+        sys.executable,
+        "-m",
+        "uvicorn",
         "--factory",
         "app.backend.main:create_app",
         "--host",
@@ -187,10 +261,40 @@ def backend_command(port: int) -> list[str]:
     ]
 
 
+def start_backend(
+    tree: Path, scratch: Path, name: str, model_dir: Path, database_url: str, es_url: str
+) -> tuple[subprocess.Popen, float, str]:
+    """The backend of ``tree`` (its own code first on the path), as deployed."""
+    port = free_port()
+    data = scratch / f"data-{name}"
+    env = _env(
+        MODEL_PATH=str(model_dir),
+        DATABASE_URL=database_url,
+        DATA_DIR=str(data),
+        SPOOL_PATH=str(data / "spool.sqlite3"),
+        ES_URL=es_url,
+        PYTHONPATH=str(tree),
+    )
+    process = subprocess.Popen(
+        backend_command(port), cwd=tree, env=env,
+        stdout=(scratch / f"{name}.log").open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    cold = wait_for_http(f"http://127.0.0.1:{port}/ready", 180, process)
+    return process, cold, f"http://127.0.0.1:{port}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=20, help="duration of each load run")
+    parser.add_argument("--baseline-ref", default="main", help="git ref to compare against")
+    parser.add_argument(
+        "--only-health", action="store_true", help="only /health under maximal batches"
+    )
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench-serve: wrk is not installed; run `make bench-tools` "
+              "(apt-get install wrk)", file=sys.stderr)  # fmt: skip
+        return 2
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="rp-bench-serve-") as scratch_name:
         scratch = Path(scratch_name)
@@ -201,40 +305,79 @@ def main() -> int:
         predict_bodies.write_text("".join(json.dumps({"text": r}) + "\n" for r in reviews))
         invocation_bodies = scratch / "invocations.jsonl"
         invocation_bodies.write_text("".join(json.dumps({"inputs": [r]}) + "\n" for r in reviews))
-        results["in_process_predict_p50_ms"] = in_process_p50_ms(model_dir, reviews)
+        p50, fast = in_process_p50_ms(model_dir, reviews)
+        results["in_process_scorer_p50_ms"] = p50
+        results["in_process_scorer_is_compiled"] = fast
 
-        with postgres_cluster() as database_url:
-            port = _free_port()
-            backend_env = _env(
-                MODEL_PATH=str(model_dir),
-                DATABASE_URL=database_url,
-                SPOOL_PATH=str(scratch / "spool.sqlite3"),
-            )
-            backend, cold = start(
-                backend_command(port),
-                backend_env,
-                f"http://127.0.0.1:{port}/ready",
-                scratch / "backend.log",
-            )
-            try:
-                results["backend_cold_start_s"] = round(cold, 2)
-                base = f"http://127.0.0.1:{port}"
-                wrk(f"{base}/predict", predict_bodies, 8, 3)  # warm-up
-                results["backend"] = [
-                    wrk(f"{base}/predict", predict_bodies, c, args.seconds) for c in CONCURRENCY
-                ]
-                batch = [
-                    _post(f"{base}/predict/batch", {"texts": reviews[i : i + BATCH]})
-                    for i in range(0, BATCH * 10, BATCH)
-                ]
-                results["backend_batch_256_p50_ms"] = round(statistics.median(batch) * 1000, 1)
-                results["backend_rss_mb"] = tree_rss_mb(backend.pid)
-            finally:
-                stop(backend)
+        sink_port = free_port()
+        sink = subprocess.Popen([sys.executable, str(ES_SINK), str(sink_port)])
+        es_url = f"http://127.0.0.1:{sink_port}"
+        baseline = None if args.only_health else baseline_tree(args.baseline_ref, scratch)
+        try:
+            wait_for_http(f"{es_url}/", 30, sink)
+            with throwaway_cluster("rp-bench-pg-") as cluster:
+                backend, cold, base = start_backend(
+                    REPO_ROOT, scratch, "backend", model_dir, cluster.create_database(), es_url
+                )
+                others = None
+                if baseline is not None:
+                    try:
+                        others = start_backend(
+                            baseline, scratch, "baseline", model_dir, cluster.create_database(),
+                            es_url,
+                        )  # fmt: skip
+                    except RuntimeError as error:  # e.g. its code cannot load this model
+                        log = (scratch / "baseline.log").read_text()[-2000:]
+                        print(f"bench-serve: the baseline did not start ({error}); "
+                              f"no comparison\n{log}", file=sys.stderr)  # fmt: skip
+                try:
+                    results["backend_cold_start_s"] = round(cold, 2)
+                    if args.only_health:
+                        results["health_under_max_batches"] = health_under_batches(base, reviews)
+                        print(json.dumps(results, indent=2))
+                        return 0
+                    wrk(f"{base}/predict", predict_bodies, 8, 3)  # warm-up
+                    results["backend"] = [
+                        wrk(f"{base}/predict", predict_bodies, c, args.seconds) for c in CONCURRENCY
+                    ]
+                    if others is not None:
+                        results["baseline_ref"] = args.baseline_ref
+                        other_base = others[2]
+                        wrk(f"{other_base}/predict", predict_bodies, 8, 3)  # warm-up
+                        ours, theirs = [results["backend"][-1]], []  # type: ignore[index]
+                        for _ in range(2):  # alternate, so drift hits both alike
+                            theirs.append(wrk(f"{other_base}/predict", predict_bodies, 32,
+                                              args.seconds))  # fmt: skip
+                            ours.append(wrk(f"{base}/predict", predict_bodies, 32, args.seconds))
+                        ours_rate = statistics.mean(r["requests_per_s"] for r in ours)
+                        theirs_rate = statistics.mean(r["requests_per_s"] for r in theirs)
+                        results["vs_baseline_32"] = {
+                            "backend_req_s": round(ours_rate, 1),
+                            "baseline_req_s": round(theirs_rate, 1),
+                            "ratio": round(ours_rate / theirs_rate, 3),
+                            "runs": {"backend": ours, "baseline": theirs},
+                        }
+                    batch = [
+                        _post(f"{base}/predict/batch", {"texts": reviews[i : i + BATCH]})
+                        for i in range(0, BATCH * 10, BATCH)
+                    ]
+                    results["backend_batch_256_p50_ms"] = round(statistics.median(batch) * 1000, 1)
+                    results["health_under_max_batches"] = health_under_batches(base, reviews)
+                    results["backend_rss_mb"] = tree_rss_mb(backend.pid)
+                    with urllib.request.urlopen(f"{base}/ready", timeout=5) as answer:  # noqa: S310
+                        results["backend_log_shipper"] = json.load(answer)["log_shipper"]
+                finally:
+                    stop(backend)
+                    if others is not None:
+                        stop(others[0])
+        finally:
+            stop(sink)
+            if baseline is not None:
+                remove_tree(baseline)
 
         results["spool_append_p50_ms"] = spool_append_p50_ms(scratch / "spool-bench.sqlite3")
 
-        port = _free_port()
+        port = free_port()
         mlflow_serve, cold = start(
             [
                 str(Path(sys.executable).parent / "mlflow"),
@@ -281,7 +424,15 @@ def report(results: dict) -> str:
             f"| {ours['p50_ms']} / {ours['p99_ms']} | {theirs['p50_ms']} / {theirs['p99_ms']} "
             f"| {ours['errors']} / {theirs['errors']} |"
         )
-    extra = {k: v for k, v in results.items() if k not in {"backend", "mlflow"}}
+    comparison = results.get("vs_baseline_32")
+    if comparison:
+        lines.append("")
+        lines.append(
+            f"/predict at concurrency 32 against {results['baseline_ref']}: "
+            f"{comparison['backend_req_s']} vs {comparison['baseline_req_s']} req/s, "
+            f"ratio {comparison['ratio']:.3f} (target >= 0.95)"
+        )
+    extra = {k: v for k, v in results.items() if k not in {"backend", "mlflow", "vs_baseline_32"}}
     lines.append("")
     lines.append(json.dumps(extra, indent=2))
     return "\n".join(lines)

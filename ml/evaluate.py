@@ -1,8 +1,9 @@
 """Evaluate the registered candidate from the registry: ``python -m ml.evaluate``.
 
 The DVC ``evaluate`` stage. It loads the version that ``ml.train`` registered (not the object
-still in memory), so it proves the logged artifact round-trips, then writes the metrics and the
-plot data DVC shows. Scores that differ from those logged at training time are an error.
+still in memory), verified against its registry tags and with the code it was trained with, as
+every consumer does, so it proves the logged artifact round-trips; then it writes the metrics and
+the plot data DVC shows. Scores that differ from those logged at training time are an error.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 import logging
 from collections.abc import Sequence
 
-from ml import dataset, tracking
-from ml.data import atomic_write
+from ml import tracking
+from ml.data import read as dataset
 from ml.errors import PipelineError, run_cli
+from ml.files import atomic_write
 from ml.metrics import evaluate
 from ml.settings import MLSettings
 
@@ -35,8 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         trained = json.loads(report_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PipelineError(f"{report_path} not found; run python -m ml.train first") from None
-    tracking.connect(settings)
-    model = tracking.load_sklearn(trained["model_name"], trained["model_version"])
+    client = tracking.connect(settings)
+    version = tracking.get_version(client, trained["model_name"], trained["model_version"])
+    model = tracking.load_verified(version)
     evaluation = evaluate(model, dataset.read_split(settings.data_dir, "test"))
     scores = evaluation.scores.as_dict()
     drift = {k: (trained[k], v) for k, v in scores.items() if abs(trained[k] - v) > TOLERANCE}

@@ -7,7 +7,14 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
 
 from ml.model import LABEL_NAMES, POSITIVE
 
@@ -21,6 +28,8 @@ class Scores:
     accuracy: float
     f1: float
     roc_auc: float
+    recall_negative: float
+    recall_positive: float
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -35,6 +44,11 @@ class Evaluation:
     @property
     def predicted(self) -> np.ndarray:
         return (self.positive_probability >= 0.5).astype(int)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Per review, whether the model got it right (the gate pairs these across models)."""
+        return self.predicted == self.labels
 
     def confusion_rows(self) -> pd.DataFrame:
         """One row per review, named labels: the input DVC's confusion template expects."""
@@ -62,9 +76,12 @@ def evaluate(model: ProbabilisticModel, frame: pd.DataFrame) -> Evaluation:
     labels = frame["label"].to_numpy(dtype=int)
     probability = np.asarray(model.predict_proba(texts))[:, POSITIVE]
     predicted = (probability >= 0.5).astype(int)
+    recall = recall_score(labels, predicted, labels=[0, 1], average=None, zero_division=0.0)
     scores = Scores(
         accuracy=round(float(accuracy_score(labels, predicted)), 6),
         f1=round(float(f1_score(labels, predicted)), 6),
         roc_auc=round(float(roc_auc_score(labels, probability)), 6),
+        recall_negative=round(float(recall[0]), 6),
+        recall_positive=round(float(recall[1]), 6),
     )
     return Evaluation(scores=scores, labels=labels, positive_probability=probability)

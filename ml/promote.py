@@ -1,9 +1,19 @@
 """The promotion gate: ``python -m ml.promote``.
 
-Scores ``candidate`` (and ``champion``, when there is one) on the fixed hold-out, runs the
-behavioural checks, and compares against the thresholds in params.yaml. A candidate that passes
-becomes ``champion``; one that fails leaves ``champion`` where it was and exits 1 with the
-reasons, so CI stops.
+Judges ``candidate`` against ``champion`` (when there is one) on the fixed hold-out:
+
+1. both were scored on the same hold-out as ``data/test.csv`` (equal ``test_md5`` tags), or the
+   gate refuses without scoring anything, saying which md5s differ;
+2. floors on accuracy, F1, ROC-AUC and each class's recall;
+3. a paired comparison with the champion, review by review (ml/gate/paired.py): refused when
+   significantly worse (McNemar's exact test) or not shown within ``max_regression``;
+4. the behavioural suite (ml/gate/behaviour.py), each check with its minimum pass rate.
+
+Both models are loaded verified against their registry tags, with the code each was trained
+with. The report goes to MLflow (``gate/report.md`` and ``gate/report.json`` in the candidate's
+run), to ``reports/gate.json`` and ``reports/gate.md``, and from there into the model card. A
+candidate that passes becomes ``champion``; one that fails leaves ``champion`` where it was and
+exits 1 with the reasons, so CI stops.
 """
 
 from __future__ import annotations
@@ -12,125 +22,154 @@ import argparse
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 
-from ml import dataset, tracking
-from ml.behaviour import SuiteResult, run_behaviour_checks
-from ml.data import atomic_write
-from ml.errors import GateRefusedError, run_cli
-from ml.metrics import Scores, evaluate
+from ml import lineage, tracking
+from ml.contract import (
+    CANDIDATE_ALIAS,
+    CHAMPION_ALIAS,
+    CODE_SHA256_TAG,
+    MODEL_SHA256_TAG,
+    TEST_MD5_TAG,
+)
+from ml.data import read as dataset
+from ml.errors import GateRefusedError, PipelineError, run_cli
+from ml.files import atomic_write
+from ml.gate import paired, rules
+from ml.gate.behaviour import run_checks
+from ml.gate.report import GateReport
+from ml.metrics import evaluate
 from ml.params import GateParams, load_params
 from ml.settings import MLSettings
 
 log = logging.getLogger(__name__)
 
-CANDIDATE_ALIAS = "candidate"
-CHAMPION_ALIAS = "champion"
+REPORT_ARTIFACT_DIR = "gate"
 
 
-@dataclass(frozen=True)
-class GateDecision:
-    candidate_version: str
-    champion_version: str | None
-    candidate_scores: Scores
-    champion_scores: Scores | None
-    behaviour: list[SuiteResult]
-    reasons: list[str]
-
-    @property
-    def passed(self) -> bool:
-        return not self.reasons
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "passed": self.passed,
-            "candidate_version": self.candidate_version,
-            "champion_version": self.champion_version,
-            "candidate": self.candidate_scores.as_dict(),
-            "champion": self.champion_scores.as_dict() if self.champion_scores else None,
-            "behaviour": {
-                suite.name: {
-                    "passed": suite.passed,
-                    "total": suite.total,
-                    "failures": suite.failures,
-                }
-                for suite in self.behaviour
-            },
-            "reasons": self.reasons,
-        }
-
-
-def judge(
-    candidate: Scores,
-    champion: Scores | None,
-    behaviour: list[SuiteResult],
-    thresholds: GateParams,
+def _hold_out_mismatches(
+    local_md5: str, candidate: ModelVersion, champion: ModelVersion | None
 ) -> list[str]:
-    """Every reason the candidate falls short; empty means it passes."""
-    reasons = [
-        f"{name} {value:.4f} is below the minimum {floor:.4f}"
-        for name, value, floor in (
-            ("accuracy", candidate.accuracy, thresholds.min_accuracy),
-            ("f1", candidate.f1, thresholds.min_f1),
-            ("roc_auc", candidate.roc_auc, thresholds.min_roc_auc),
-        )
-        if value < floor
-    ]
-    if champion is not None and candidate.accuracy < champion.accuracy - thresholds.max_regression:
+    """Reasons the candidate cannot be judged on this hold-out (or against this champion)."""
+    reasons = []
+    candidate_md5 = candidate.tags.get(TEST_MD5_TAG)
+    if candidate_md5 != local_md5:
         reasons.append(
-            f"accuracy {candidate.accuracy:.4f} is more than {thresholds.max_regression:.4f} "
-            f"below the champion's {champion.accuracy:.4f}"
+            f"data/test.csv has md5 {local_md5}, but candidate version {candidate.version} was "
+            f"scored on a hold-out with md5 {candidate_md5 or 'unknown'} (tag {TEST_MD5_TAG}): "
+            "restore the data it was trained with (dvc pull) or train it again"
         )
-    for suite in behaviour:
-        if suite.pass_rate < thresholds.min_behaviour_pass_rate:
-            reasons.append(
-                f"behaviour '{suite.name}' passed {suite.passed}/{suite.total}: "
-                + "; ".join(suite.failures)
-            )
+    if champion is not None and champion.tags.get(TEST_MD5_TAG) != candidate_md5:
+        reasons.append(
+            f"candidate version {candidate.version} (test_md5 {candidate_md5 or 'unknown'}) and "
+            f"champion version {champion.version} (test_md5 "
+            f"{champion.tags.get(TEST_MD5_TAG) or 'unknown'}) were scored on different hold-outs, "
+            "so they cannot be compared; to start over on a new hold-out, remove the champion "
+            "alias in the registry first"
+        )
     return reasons
+
+
+def _load_champion(version: ModelVersion) -> tuple[Any, list[str]]:
+    """The champion, verified; one registered before integrity tags is loaded with a note."""
+    if version.tags.get(MODEL_SHA256_TAG) and version.tags.get(CODE_SHA256_TAG):
+        return tracking.load_verified(version), []
+    note = (
+        f"champion version {version.version} predates the integrity tags; it was loaded "
+        "unverified, with the current code, for the comparison only"
+    )
+    log.warning(note)
+    return tracking.load_unverified(version.name, str(version.version)), [note]
 
 
 def run_gate(
     client: MlflowClient, settings: MLSettings, thresholds: GateParams
-) -> GateDecision | None:
+) -> GateReport | None:
     """Decide on the candidate; None when it already is the champion."""
+    rules.check_thresholds_cover_the_suite(thresholds)
     name = settings.model_name
     candidate = tracking.resolve_alias(client, name, CANDIDATE_ALIAS)
     champion = tracking.find_alias(client, name, CHAMPION_ALIAS)
     if champion is not None and champion.version == candidate.version:
         log.info("%s version %s is already @%s", name, candidate.version, CHAMPION_ALIAS)
         return None
+    hold_out_path = settings.data_dir / "test.csv"
     hold_out = dataset.read_split(settings.data_dir, "test")
-    candidate_model = tracking.load_sklearn(name, candidate.version)
-    candidate_scores = evaluate(candidate_model, hold_out).scores
-    behaviour = run_behaviour_checks(candidate_model)
-    champion_scores = None
-    if champion is not None:
-        champion_scores = evaluate(tracking.load_sklearn(name, champion.version), hold_out).scores
-    reasons = judge(candidate_scores, champion_scores, behaviour, thresholds)
-    return GateDecision(
+    local_md5 = lineage.file_digest(hold_out_path)
+    report = partial(
+        GateReport,
+        model_name=name,
         candidate_version=str(candidate.version),
+        candidate_run_id=candidate.run_id,
         champion_version=str(champion.version) if champion else None,
-        candidate_scores=candidate_scores,
-        champion_scores=champion_scores,
+        test_md5=local_md5,
+        decided_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        thresholds=thresholds,
+    )
+    mismatches = _hold_out_mismatches(local_md5, candidate, champion)
+    if mismatches:
+        return report(reasons=mismatches)
+
+    candidate_model = tracking.load_verified(candidate)
+    candidate_evaluation = evaluate(candidate_model, hold_out)
+    behaviour = run_checks(candidate_model)
+    champion_scores = comparison = None
+    notes: list[str] = []
+    if champion is not None:
+        champion_model, notes = _load_champion(champion)
+        champion_evaluation = evaluate(champion_model, hold_out)
+        champion_scores = champion_evaluation.scores
+        comparison = paired.compare(
+            candidate_evaluation.correct, champion_evaluation.correct, thresholds.paired
+        )
+    return report(
+        reasons=rules.judge(candidate_evaluation.scores, comparison, behaviour, thresholds),
+        hold_out_reviews=len(hold_out),
+        candidate=candidate_evaluation.scores,
+        champion=champion_scores,
+        comparison=comparison,
         behaviour=behaviour,
-        reasons=reasons,
+        notes=notes,
     )
 
 
-def record(client: MlflowClient, name: str, decision: GateDecision) -> None:
-    """Tag the candidate with the verdict, and move the champion alias when it passed."""
-    version = decision.candidate_version
-    client.set_model_version_tag(
-        name, version, "gate_status", "passed" if decision.passed else "failed"
-    )
-    client.set_model_version_tag(
-        name, version, "gate_accuracy", f"{decision.candidate_scores.accuracy:.6f}"
-    )
-    client.set_model_version_tag(name, version, "gate_reasons", " | ".join(decision.reasons)[:5000])
-    if decision.passed:
+def record(client: MlflowClient, report: GateReport) -> None:
+    """The report into the candidate's run, the verdict into its tags, and the alias on pass."""
+    name, version = report.model_name, report.candidate_version
+    try:
+        client.log_text(
+            report.candidate_run_id, report.markdown(), f"{REPORT_ARTIFACT_DIR}/report.md"
+        )
+        client.log_dict(
+            report.candidate_run_id, report.as_dict(), f"{REPORT_ARTIFACT_DIR}/report.json"
+        )
+    except (MlflowException, OSError) as error:
+        raise PipelineError(
+            f"cannot store the gate report in run {report.candidate_run_id}: {error}"
+        ) from None
+    tags = {
+        "gate_status": "passed" if report.passed else "failed",
+        "gate_decided_at": report.decided_at,
+        "gate_report": f"runs:/{report.candidate_run_id}/{REPORT_ARTIFACT_DIR}/report.md",
+        "gate_reasons": " | ".join(report.reasons)[:5000],
+    }
+    if report.candidate is not None:
+        tags["gate_accuracy"] = f"{report.candidate.accuracy:.6f}"
+    if report.comparison is not None:
+        tags["gate_vs_champion"] = (
+            f"{report.comparison.difference:+.4f} vs version {report.champion_version} "
+            f"(bootstrap lower {report.comparison.bootstrap_lower:+.4f}, McNemar p "
+            f"{report.comparison.mcnemar_p_worse:.3g})"
+        )
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    if report.passed:
         client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
 
 
@@ -142,25 +181,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = MLSettings()
     thresholds = load_params(settings.path(settings.params_file)).gate
     client = tracking.connect(settings)
-    decision = run_gate(client, settings, thresholds)
-    if decision is None:
+    report = run_gate(client, settings, thresholds)
+    if report is None:
         return 0
-    record(client, settings.model_name, decision)
+    record(client, report)
     atomic_write(
         settings.reports_dir / "gate.json",
-        (json.dumps(decision.as_dict(), indent=2) + "\n").encode(),
+        (json.dumps(report.as_dict(), indent=2) + "\n").encode(),
     )
-    if not decision.passed:
+    atomic_write(settings.reports_dir / "gate.md", report.markdown().encode())
+    if not report.passed:
         raise GateRefusedError(
-            f"candidate version {decision.candidate_version} refused; champion stays at "
-            f"{decision.champion_version or 'none'}: " + "; ".join(decision.reasons)
+            f"candidate version {report.candidate_version} refused; champion stays at "
+            f"{report.champion_version or 'none'}: " + "; ".join(report.reasons)
         )
     log.info(
         "promoted version %s to @%s (was %s); hold-out %s",
-        decision.candidate_version,
+        report.candidate_version,
         CHAMPION_ALIAS,
-        decision.champion_version or "none",
-        decision.candidate_scores.as_dict(),
+        report.champion_version or "none",
+        report.candidate.as_dict() if report.candidate else {},
     )
     return 0
 

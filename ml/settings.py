@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_MODEL_NAME = "imdb-sentiment"
+from ml.contract import MODEL_NAME
 
 
 class MLSettings(BaseSettings):
@@ -17,8 +17,8 @@ class MLSettings(BaseSettings):
 
     project_dir: Path = Field(default_factory=Path.cwd)
     params_file: Path = Path("params.yaml")
-    model_name: str = DEFAULT_MODEL_NAME
-    experiment_name: str = DEFAULT_MODEL_NAME
+    model_name: str = MODEL_NAME
+    experiment_name: str = MODEL_NAME
     tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "RP_TRACKING_URI")
     )

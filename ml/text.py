@@ -42,3 +42,8 @@ def model_text(text: str) -> str:
         if _NEGATOR.fullmatch(token):
             negated = True
     return " ".join(words)
+
+
+def plain_model_text(text: str) -> str:
+    """``model_text`` without negation marking: the alternative ml.tune weighs it against."""
+    return " ".join(t for t in _TOKEN.findall(clean_text(text).lower()) if t not in _SCOPE_END)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from ml import integrity
+from ml.contract import CODE_FILES_TAG, CODE_SHA256_TAG, MODEL_SHA256_TAG
 from ml.errors import PipelineError
 from ml.settings import MLSettings
 
@@ -96,8 +100,65 @@ def resolve_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion:
     raise PipelineError(f"model '{name}' has no alias '{alias}' (aliases: {listing})")
 
 
-def load_sklearn(name: str, version: str) -> Any:  # noqa: ANN401 - a fitted sklearn Pipeline
-    """Load a registered version's scikit-learn pipeline."""
+def get_version(client: MlflowClient, name: str, version: str) -> ModelVersion:
+    try:
+        return client.get_model_version(name, version)
+    except MlflowException as error:
+        raise PipelineError(f"cannot read {name} version {version}: {error.message}") from None
+
+
+def recorded_digests(
+    version: ModelVersion,
+) -> tuple[integrity.Expected, integrity.Expected, dict[str, str] | None]:
+    """The pickle's and the code's digests that ml.train recorded as the version's tags."""
+    tags = version.tags or {}
+    where = f"registry tag {{}} of {version.name} version {version.version}"
+    missing = [tag for tag in (MODEL_SHA256_TAG, CODE_SHA256_TAG) if not tags.get(tag)]
+    if missing:
+        raise integrity.IntegrityError(
+            f"{version.name} version {version.version} has no {' or '.join(missing)} tag, so "
+            "its files cannot be verified: it was registered before ml.train recorded them, or "
+            "the tags were removed; train it again"
+        )
+    try:
+        code_files = json.loads(tags[CODE_FILES_TAG]) if tags.get(CODE_FILES_TAG) else None
+    except json.JSONDecodeError:
+        code_files = None
+    return (
+        integrity.Expected(tags[MODEL_SHA256_TAG], where.format(MODEL_SHA256_TAG)),
+        integrity.Expected(tags[CODE_SHA256_TAG], where.format(CODE_SHA256_TAG)),
+        code_files if isinstance(code_files, dict) else None,
+    )
+
+
+def download_model(name: str, version: str, destination: Path) -> None:
+    """The files of a registered version (pickle, code/, MLmodel, ...) into ``destination``."""
+    import mlflow.artifacts
+
+    try:
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
+        )
+    except MlflowException as error:
+        raise PipelineError(f"cannot download {name} version {version}: {error.message}") from None
+
+
+def download_verified(version: ModelVersion, destination: Path) -> integrity.VerifiedModel:
+    """Download a version and verify its pickle and code against its registry tags."""
+    model, code, code_files = recorded_digests(version)
+    download_model(version.name, str(version.version), destination)
+    return integrity.verify_folder(destination, model, code, code_files)
+
+
+def load_verified(version: ModelVersion) -> Any:  # noqa: ANN401 - a fitted sklearn Pipeline
+    """A registered version's pipeline, verified, loaded against the code it was trained with."""
+    # The pickle is in memory once loaded; the download is only needed until then.
+    with tempfile.TemporaryDirectory(prefix="rp-model-") as download_dir:
+        return integrity.unpickle(download_verified(version, Path(download_dir)))
+
+
+def load_unverified(name: str, version: str) -> Any:  # noqa: ANN401 - a fitted sklearn Pipeline
+    """MLflow's own load, for a version registered before integrity tags existed."""
     import mlflow.sklearn
 
     uri = f"models:/{name}/{version}"

@@ -1,8 +1,14 @@
 """Train and register a candidate: ``python -m ml.train``.
 
-Fits the pipeline from params.yaml on ``data/train.csv``, scores it on the fixed hold-out, logs
-params, metrics, plots and the model to MLflow, registers a new version of the model with its
-lineage tags, and points the ``candidate`` alias at it.
+Fits the pipeline with the settings ml.tune chose (``reports/tune.json``, over params.yaml's
+train section) on ``data/train.csv``, scores it once on the fixed hold-out, logs params,
+metrics, plots and the model to MLflow, registers a new version of the model with its lineage
+and integrity tags, and points the ``candidate`` alias at it.
+
+Integrity: beside the pickle goes ``code/ml``, only the preprocessing modules the pickle refers
+to. The pickle's sha256 and the code's digest, read back from what the registry stores, become
+the version's tags; every consumer (ml.evaluate, ml.promote, ml.export, the service) verifies
+them before it loads anything.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
+import pickle
 import tempfile
 import time
 from collections.abc import Sequence
@@ -21,17 +27,26 @@ from typing import Any
 
 import numpy as np
 
-from ml import dataset, lineage, plots, tracking
-from ml.data import atomic_write
+import ml
+from ml import integrity, lineage, plots, tracking, tune
+from ml.contract import (
+    CANDIDATE_ALIAS,
+    CODE_FILES_TAG,
+    CODE_SHA256_TAG,
+    MODEL_SHA256_TAG,
+    TEST_MD5_TAG,
+)
+from ml.data import read as dataset
 from ml.errors import PipelineError, run_cli
+from ml.feedback.lineage import feedback_tags
+from ml.files import atomic_write
 from ml.metrics import Evaluation, evaluate
 from ml.model import build_pipeline
-from ml.params import Params, load_params
+from ml.params import Params, TrainParams, load_params
 from ml.settings import MLSettings
 
 log = logging.getLogger(__name__)
 
-CANDIDATE_ALIAS = "candidate"
 # Pickle, not skops: for this pipeline skops files are an order of magnitude larger and slower
 # to load. The export records a sha256 of the pickle so consumers can verify it.
 SERIALIZATION_FORMAT = "cloudpickle"
@@ -44,6 +59,9 @@ class TrainingResult:
     model_version: str
     fit_seconds: float
     evaluation: Evaluation
+    params: TrainParams
+    model_sha256: str
+    code_sha256: str
 
 
 def _pip_requirements() -> list[str]:
@@ -54,27 +72,40 @@ def _pip_requirements() -> list[str]:
     ]
 
 
-def _package_source(destination: Path) -> Path:
-    """A copy of this package's sources (no caches) to log beside the model."""
-    package = Path(__file__).parent
-    target = destination / package.name
-    target.mkdir(parents=True)
-    for source in sorted(package.glob("*.py")):
-        shutil.copy2(source, target / source.name)
-    return target
-
-
 def _lineage_tags(settings: MLSettings, manifest: dict[str, Any]) -> dict[str, str]:
     data_dir = settings.data_dir
     return {
         "git_sha": lineage.git_sha(settings.project_dir),
         "git_dirty": str(lineage.git_dirty(settings.project_dir)).lower(),
         "data_md5": lineage.file_digest(data_dir / "train.csv"),
-        "test_md5": lineage.file_digest(data_dir / "test.csv"),
+        TEST_MD5_TAG: lineage.file_digest(data_dir / "test.csv"),
         "data_version": str(manifest.get("data_version", "unknown")),
         "data_source": str(manifest.get("source", "unknown")),
         "train_rows": str(manifest.get("train_rows", "unknown")),
     }
+
+
+def _stored_digests(
+    name: str, version: str, code: dict[str, bytes]
+) -> tuple[str, integrity.VerifiedModel]:
+    """Read the version back from the registry: the pickle's sha256 as stored, and the check
+    that the stored code is byte for byte the code staged for it and holds every module the
+    pickle refers to."""
+    with tempfile.TemporaryDirectory(prefix="rp-stored-") as download_dir:
+        folder = Path(download_dir)
+        tracking.download_model(name, version, folder)
+        stored = integrity.sha256_bytes((folder / "model.pkl").read_bytes())
+        verified = integrity.verify_folder(
+            folder,
+            integrity.Expected(stored, "the pickle just stored"),
+            integrity.Expected(integrity.code_digest(code), "the code staged for it"),
+            integrity.file_manifest(code),
+        )
+    integrity.unpickle(verified)  # every ml.* global resolves in the stored code, or this raises
+    log.info(
+        "stored: pickle sha256 %s, code %s (it loads with that code)", stored, verified.code_sha256
+    )
+    return stored, verified
 
 
 def train_and_register(settings: MLSettings, params: Params) -> TrainingResult:
@@ -91,30 +122,52 @@ def train_and_register(settings: MLSettings, params: Params) -> TrainingResult:
             f"{settings.data_dir / 'train.csv'} has {len(train_frame)} rows but the manifest says "
             f"{manifest.get('train_rows')}; prepare the data again"
         )
+    tags = {**_lineage_tags(settings, manifest), **feedback_tags(manifest)}
+    tuned = tune.read_choice(settings.reports_dir / tune.REPORT, tags["data_md5"])
+    train_params = tune.choose(params.train, tuned)
     client = tracking.connect(settings)
     experiment_id = tracking.ensure_experiment(client, settings)
-    tags = _lineage_tags(settings, manifest)
 
-    pipeline = build_pipeline(params.train)
+    pipeline = build_pipeline(train_params)
     started = time.perf_counter()
     pipeline.fit(train_frame["review"].to_numpy(dtype=str), train_frame["label"].to_numpy())
     fit_seconds = round(time.perf_counter() - started, 3)
+    # The one time this model sees the hold-out: its settings were chosen without it.
     evaluation = evaluate(pipeline, test_frame)
-    log.info("fitted in %.1f s; hold-out %s", fit_seconds, evaluation.scores.as_dict())
+    log.info(
+        "%s fitted in %.1f s; hold-out %s",
+        tuned["best"]["settings"],
+        fit_seconds,
+        evaluation.scores.as_dict(),
+    )
 
     signature = infer_signature(INPUT_EXAMPLE, pipeline.predict_proba(INPUT_EXAMPLE))
+    run_tags = {**tags, "tune_run_id": str(tuned.get("mlflow_run_id", ""))}
     with (
         tempfile.TemporaryDirectory(prefix="rp-code-") as staging,
-        mlflow.start_run(experiment_id=experiment_id, tags=tags) as run,
+        mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run,
     ):
+        code_dir = integrity.stage_code(
+            pickle.dumps(pipeline), Path(ml.__file__).parent, Path(staging)
+        )
+        code = integrity.read_code(code_dir)
         mlflow.log_params(
             {
-                **params.train.model_dump(),
+                **train_params.model_dump(),
                 "data_version": tags["data_version"],
                 "train_rows": tags["train_rows"],
+                "tuned": ",".join(sorted(tuned["best"]["settings"])),
             }
         )
-        mlflow.log_metrics({**evaluation.scores.as_dict(), "fit_seconds": fit_seconds})
+        mlflow.log_metrics(
+            {
+                **evaluation.scores.as_dict(),
+                "fit_seconds": fit_seconds,
+                "cv_accuracy": tuned["best"]["cv_mean"],
+                "cv_accuracy_std": tuned["best"]["cv_std"],
+            }
+        )
+        mlflow.log_dict(tuned, "tune/tune.json")
         mlflow.log_figure(plots.confusion_figure(evaluation), "plots/confusion_matrix.png")
         mlflow.log_figure(plots.roc_figure(evaluation), "plots/roc.png")
         model_info = mlflow.sklearn.log_model(
@@ -124,16 +177,31 @@ def train_and_register(settings: MLSettings, params: Params) -> TrainingResult:
             signature=signature,
             input_example=INPUT_EXAMPLE,
             pyfunc_predict_fn="predict_proba",
-            # The pickle refers to ml.text and ml.features; ship them so it loads anywhere.
-            code_paths=[str(_package_source(Path(staging)))],
+            # Only the preprocessing modules the pickle refers to (ml.text, ml.features).
+            code_paths=[str(code_dir)],
             pip_requirements=_pip_requirements(),
             registered_model_name=settings.model_name,
         )
     version = str(model_info.registered_model_version)
-    for key, value in tags.items():
+    model_sha256, verified = _stored_digests(settings.model_name, version, code)
+    integrity_tags = {
+        MODEL_SHA256_TAG: model_sha256,
+        CODE_SHA256_TAG: verified.code_sha256,
+        CODE_FILES_TAG: json.dumps(verified.code_files, sort_keys=True),
+        "cv_accuracy": f"{tuned['best']['cv_mean']:.6f}",
+    }
+    for key, value in {**run_tags, **integrity_tags}.items():
         client.set_model_version_tag(settings.model_name, version, key, value)
     client.set_registered_model_alias(settings.model_name, CANDIDATE_ALIAS, version)
-    return TrainingResult(run.info.run_id, version, fit_seconds, evaluation)
+    return TrainingResult(
+        run.info.run_id,
+        version,
+        fit_seconds,
+        evaluation,
+        train_params,
+        model_sha256,
+        verified.code_sha256,
+    )
 
 
 def write_report(path: Path, result: TrainingResult, model_name: str) -> None:
@@ -142,6 +210,9 @@ def write_report(path: Path, result: TrainingResult, model_name: str) -> None:
         "model_version": result.model_version,
         "run_id": result.run_id,
         "fit_seconds": result.fit_seconds,
+        "model_sha256": result.model_sha256,
+        "code_sha256": result.code_sha256,
+        "params": result.params.model_dump(),
         **result.evaluation.scores.as_dict(),
     }
     atomic_write(path, (json.dumps(report, indent=2) + "\n").encode())

@@ -6,6 +6,10 @@
 #
 # Environment / options:
 #   MODEL_DIR      (--model-dir DIR)     a `python -m ml.export` folder    [build/model]
+#   EXPECTED_MODEL_SHA256, EXPECTED_CODE_SHA256
+#                                        the registry's digests of the model (tags model_sha256
+#                                        and code_sha256; playbooks/build.yml passes them): the
+#                                        card must say the same [unset: the card alone]
 #   IMAGE_PREFIX   (--prefix P)          tags are P/backend:<sha12>-m<model version> ...  [rotten-potatoes]
 #   TAG            (--tag T)             override the tag                  [<git sha12>-m<model version>]
 #   BASE_IMAGE     (--base-image IMG)    [$(scripts/build-base-images.sh python), under
@@ -43,18 +47,39 @@ done
 
 [ -x "$DOCKER" ] || die "$DOCKER not found (Debian's docker.io client is needed for BuildKit secrets)"
 MODEL_DIR=$(cd "$MODEL_DIR" 2>/dev/null && pwd) || die "model folder not found: $MODEL_DIR"
-for f in model.pkl model_card.json; do
-  [ -s "$MODEL_DIR/$f" ] || die "$MODEL_DIR/$f is missing (run: python -m ml.export --out build/model)"
+for f in model.pkl model_card.json code/ml/__init__.py; do
+  [ -f "$MODEL_DIR/$f" ] || die "$MODEL_DIR/$f is missing (run: python -m ml.export --out build/model)"
 done
 
 card_field() {  # $1 = key of model_card.json
-  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$MODEL_DIR/model_card.json" "$1"
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]) or "")' \
+    "$MODEL_DIR/model_card.json" "$1"
+}
+# The digest of code/ml (ml/integrity.py code_digest): sha256 of sha256sum's listing, sorted by path.
+code_digest() {  # $1 = a code/ml folder
+  (cd "$1" && find . -name '*.py' -not -path '*/__pycache__/*' | sed 's|^\./||' | LC_ALL=C sort \
+    | xargs -r sha256sum | sha256sum | cut -d' ' -f1)
 }
 MODEL_NAME=$(card_field name)
 MODEL_VERSION=$(card_field version)
 MODEL_SHA256=$(card_field model_sha256)
-[ "$(sha256sum "$MODEL_DIR/model.pkl" | cut -d' ' -f1)" = "$MODEL_SHA256" ] \
-  || die "model.pkl does not match model_sha256 of its model card"
+CODE_SHA256=$(card_field code_sha256)
+[ -n "$MODEL_SHA256" ] && [ -n "$CODE_SHA256" ] \
+  || die "$MODEL_DIR/model_card.json has no model_sha256 or code_sha256 (export it again with python -m ml.export)"
+# The registry vouches for the card, the card for the files.
+if [ -n "${EXPECTED_MODEL_SHA256:-}" ] && [ "$EXPECTED_MODEL_SHA256" != "$MODEL_SHA256" ]; then
+  die "model_card.json says model_sha256 $MODEL_SHA256, but the registry's is $EXPECTED_MODEL_SHA256 (EXPECTED_MODEL_SHA256): export the champion again"
+fi
+if [ -n "${EXPECTED_CODE_SHA256:-}" ] && [ "$EXPECTED_CODE_SHA256" != "$CODE_SHA256" ]; then
+  die "model_card.json says code_sha256 $CODE_SHA256, but the registry's is $EXPECTED_CODE_SHA256 (EXPECTED_CODE_SHA256): export the champion again"
+fi
+[ -n "${EXPECTED_MODEL_SHA256:-}" ] || log "no EXPECTED_MODEL_SHA256: the files are checked against their card only"
+actual=$(sha256sum "$MODEL_DIR/model.pkl" | cut -d' ' -f1)
+[ "$actual" = "$MODEL_SHA256" ] \
+  || die "$MODEL_DIR/model.pkl has sha256 $actual, but model_card.json model_sha256 is $MODEL_SHA256"
+actual=$(code_digest "$MODEL_DIR/code/ml")
+[ "$actual" = "$CODE_SHA256" ] \
+  || die "$MODEL_DIR/code/ml has digest $actual, but model_card.json code_sha256 is $CODE_SHA256"
 
 GIT_SHA=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
 VERSION=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' \
@@ -100,6 +125,7 @@ build() {  # $1 = backend|frontend
     --build-arg "MODEL_NAME=$MODEL_NAME" \
     --build-arg "MODEL_VERSION=$MODEL_VERSION" \
     --build-arg "MODEL_SHA256=$MODEL_SHA256" \
+    --build-arg "CODE_SHA256=$CODE_SHA256" \
     -t "$image" "$CONTEXT" >/dev/null
   log "built $image in $(($(date +%s) - started)) s, $("$DOCKER" image inspect -f '{{.Size}}' "$image") bytes"
   echo "$image"

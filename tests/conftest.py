@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.network import free_port, wait_for_http
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,26 +39,6 @@ def subprocess_env(venv_bin: Path) -> dict[str, str]:
     env["DVC_NO_ANALYTICS"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_http(url: str, deadline_seconds: float, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http only
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer within {deadline_seconds} s")
 
 
 @contextlib.contextmanager
@@ -164,8 +142,8 @@ def exported_model(
 ) -> Path:
     """A real export (``ml.export``) of a small champion, for the service's tests.
 
-    Trained on 3,000 reviews with the embedded sqlite MLflow store, promoted through the real
-    gate, then exported exactly as the image build does.
+    Tuned and trained on 3,000 reviews with the embedded sqlite MLflow store, promoted through
+    the real gate, then exported exactly as the image build does.
     """
     from tests.ml.conftest import run_module, write_params
 
@@ -173,6 +151,7 @@ def exported_model(
     write_params(project)
     for module, *args in (
         ("ml.data", "--version", "1"),
+        ("ml.tune",),
         ("ml.train",),
         ("ml.promote",),
         ("ml.export", "--alias", "champion", "--out", "build/model"),

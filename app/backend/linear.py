@@ -3,9 +3,15 @@
 The model is TF-IDF -> naive Bayes weights -> logistic regression: all linear after the
 analyser, so one review's score is a sum over its n-grams. Scoring that sum directly skips the
 sparse-matrix machinery sklearn builds for every call, which costs more than the arithmetic for a
-single review. The analyser, vocabulary, idf, weights and intercept are the pipeline's own, and
-``compile_scorer`` refuses (returns None) unless the result matches ``predict_proba`` on probe
-texts, so the service never serves numbers the model would not give.
+single review. The analyser, vocabulary, idf, weights and intercept are the pipeline's own.
+
+The scorer reproduces exactly one shape of pipeline. ``compile_scorer`` first refuses, naming
+it, every setting it does not reproduce (binary counts, another norm, no idf, a character
+analyser, another middle step, ...), then checks that its probabilities match ``predict_proba``
+on probe texts chosen to expose what a setting changes: repeated words (binary or raw counts),
+long reviews (norms), negation scopes, markup, and texts made of the model's own strongest
+n-grams. When it refuses, the service serves ``predict_proba`` and says so on ``/version`` and
+``/metrics`` (``rp_model_fast_path``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +36,36 @@ PROBES = (
     "The plot was <br /><br />predictable, but the cast didn't disappoint.",
     "",
     "zzzz qqqq",
+    # Repeated words: binary and raw counts score these differently from sublinear tf.
+    "good good good good good bad bad boring boring boring boring boring boring",
+    "Great great great GREAT. Awful. Great!",
+    # Negation scopes: opened by not / never / n't, closed by punctuation.
+    "Not good, not bad, never boring; I didn't hate it, but I wouldn't watch it again.",
+    "It isn't a masterpiece and it never tries to be. Still, not once was I bored!",
 )
+# How many of the model's strongest n-grams the vocabulary probes use, and the long probe's size.
+VOCABULARY_PROBE_TERMS = 400
+LONG_PROBE_CHARACTERS = 20_000
+
+
+@dataclass(frozen=True)
+class ScorerChoice:
+    """The compiled scorer, or None and why the service uses predict_proba instead."""
+
+    scorer: LinearTextScorer | None
+    reason: str
+    worst_difference: float | None = None
+
+    @property
+    def fast_path(self) -> bool:
+        return self.scorer is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fast_path": self.fast_path,
+            "reason": self.reason,
+            "max_probe_difference": self.worst_difference,
+        }
 
 
 class LinearTextScorer:
@@ -72,35 +108,85 @@ class LinearTextScorer:
         return exponential / (1.0 + exponential)
 
 
-def _structure(pipeline: Any) -> tuple[Any, Any, Any] | None:  # noqa: ANN401 - any pipeline
+def _vectorizer_problems(vectorizer: Any) -> list[str]:  # noqa: ANN401 - a fitted vectorizer
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not isinstance(vectorizer, TfidfVectorizer):
+        return [f"step 1 is {type(vectorizer).__name__}, not TfidfVectorizer"]
+    wanted = {
+        "analyzer": "word",
+        "input": "content",
+        "binary": False,
+        "norm": "l2",
+        "use_idf": True,
+    }
+    problems = [
+        f"TfidfVectorizer {name}={getattr(vectorizer, name)!r} (the scorer reproduces {value!r})"
+        for name, value in wanted.items()
+        if getattr(vectorizer, name) != value
+    ]
+    if not problems and len(vectorizer.idf_) != len(vectorizer.vocabulary_):
+        problems.append("TfidfVectorizer idf_ and vocabulary_ differ in size")
+    return problems
+
+
+def _weighter_problems(weighter: Any, features: int) -> list[str]:  # noqa: ANN401 - any step
+    kind = type(weighter)
+    if kind.__name__ != "NaiveBayesWeighter" or not kind.__module__.endswith(".features"):
+        return [f"step 2 is {kind.__module__}.{kind.__name__}, not ml.features.NaiveBayesWeighter"]
+    ratio = getattr(weighter, "log_count_ratio_", None)
+    if ratio is None or np.shape(ratio) != (features,):
+        return [f"NaiveBayesWeighter log_count_ratio_ does not have {features} features"]
+    return []
+
+
+def _classifier_problems(classifier: Any, features: int) -> list[str]:  # noqa: ANN401 - any step
     from sklearn.linear_model import LogisticRegression
 
+    if not isinstance(classifier, LogisticRegression):
+        return [f"step 3 is {type(classifier).__name__}, not LogisticRegression"]
+    if [int(c) for c in classifier.classes_] != [0, 1]:
+        return [
+            f"LogisticRegression classes_ {list(classifier.classes_)} (the scorer needs [0, 1])"
+        ]
+    if classifier.coef_.shape != (1, features):
+        return [f"LogisticRegression coef_ shape {classifier.coef_.shape} (needs (1, {features}))"]
+    return []
+
+
+def unsupported_settings(pipeline: Any) -> list[str]:  # noqa: ANN401 - any pipeline
+    """Every setting of ``pipeline`` the scorer does not reproduce, named; empty when none."""
     steps = getattr(pipeline, "steps", None)
     if not steps or len(steps) != 3:
-        return None
+        count = len(steps) if steps else 0
+        return [f"the pipeline has {count} steps (the scorer needs tfidf -> nb -> clf)"]
     vectorizer, weighter, classifier = (step for _, step in steps)
-    if not isinstance(vectorizer, TfidfVectorizer) or not isinstance(
-        classifier, LogisticRegression
-    ):
-        return None
-    if (
-        not hasattr(weighter, "log_count_ratio_")
-        or vectorizer.norm != "l2"
-        or not vectorizer.use_idf
-    ):
-        return None
-    if classifier.coef_.shape[0] != 1 or list(classifier.classes_) != [0, 1]:
-        return None
-    return vectorizer, weighter, classifier
+    problems = _vectorizer_problems(vectorizer)
+    if problems:
+        return problems
+    features = len(vectorizer.vocabulary_)
+    return _weighter_problems(weighter, features) + _classifier_problems(classifier, features)
 
 
-def compile_scorer(pipeline: Any) -> LinearTextScorer | None:  # noqa: ANN401 - any pipeline
-    """The fast scorer, or None when the pipeline is not this shape or the results disagree."""
-    parts = _structure(pipeline)
-    if parts is None:
-        return None
-    vectorizer, weighter, classifier = parts
+def _probes(vectorizer: Any, weights: np.ndarray) -> list[str]:  # noqa: ANN401 - a vectorizer
+    """Fixed probes, plus texts made of the model's strongest n-grams, repeated, and a long one."""
+    terms = sorted(vectorizer.vocabulary_.items(), key=lambda item: -abs(weights[item[1]]))
+    strongest = [term for term, _ in terms[:VOCABULARY_PROBE_TERMS]]
+    repeated = [
+        " ".join(term for i, term in enumerate(strongest[start::7]) for _ in range(1 + i % 4))
+        for start in range(7)
+    ]
+    sentence = ". ".join(", ".join(strongest[i : i + 5]) for i in range(0, len(strongest), 5))
+    long = (sentence + ". ") * (LONG_PROBE_CHARACTERS // max(len(sentence), 1) + 1)
+    return [*PROBES, *repeated, long[:LONG_PROBE_CHARACTERS]]
+
+
+def compile_scorer(pipeline: Any) -> ScorerChoice:  # noqa: ANN401 - any pipeline
+    """The fast scorer when the pipeline is the shape it reproduces and it agrees on the probes."""
+    problems = unsupported_settings(pipeline)
+    if problems:
+        return ScorerChoice(None, "not reproduced: " + "; ".join(problems))
+    vectorizer, weighter, classifier = (step for _, step in pipeline.steps)
     # Compact arrays, not lists: a list of Python floats would cost four times the memory.
     weights = np.asarray(weighter.log_count_ratio_, dtype=np.float64) * classifier.coef_[0]
     scorer = LinearTextScorer(
@@ -111,10 +197,19 @@ def compile_scorer(pipeline: Any) -> LinearTextScorer | None:  # noqa: ANN401 - 
         float(classifier.intercept_[0]),
         sublinear_tf=bool(vectorizer.sublinear_tf),
     )
-    expected = pipeline.predict_proba(np.array(PROBES, dtype=object))[:, 1]
-    actual = [scorer.positive_probability(text) for text in PROBES]
-    worst = max(abs(a - e) for a, e in zip(actual, expected, strict=True))
+    probes = _probes(vectorizer, weights)
+    expected = pipeline.predict_proba(np.array(probes, dtype=object))[:, 1]
+    actual = [scorer.positive_probability(text) for text in probes]
+    differences = [abs(a - e) for a, e in zip(actual, expected, strict=True)]
+    worst = max(differences)
     if worst > TOLERANCE:
-        log.warning("fast scorer disagrees with the pipeline by %.2e; using predict_proba", worst)
-        return None
-    return scorer
+        probe = probes[differences.index(worst)]
+        return ScorerChoice(
+            None,
+            f"disagrees with predict_proba by {worst:.2e} (> {TOLERANCE}) on the probe "
+            f"{probe[:60]!r}",
+            worst,
+        )
+    return ScorerChoice(
+        scorer, f"matches predict_proba within {worst:.1e} on {len(probes)} probes", worst
+    )

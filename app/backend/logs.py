@@ -21,6 +21,9 @@ from typing import Any
 
 import orjson
 
+from app.backend.supervision import Supervised
+
+log = logging.getLogger(__name__)
 ACCESS_LOGGER = "app.backend.access"
 _HANDLER_MARK = "_rotten_potatoes_json"
 _STOP = object()
@@ -68,9 +71,17 @@ def configure_logging(level: str, json_lines: bool = True) -> None:
 
 
 class EsShipper:
-    """Bounded queue + background thread + ``_bulk``. ``submit`` never blocks; overflow is dropped.
+    """Bounded queue + supervised background thread + ``_bulk``. ``submit`` never blocks.
 
-    Index: ``<prefix>-YYYY.MM.DD`` from the record's UTC ``@timestamp``.
+    Index: ``<prefix>-YYYY.MM.DD`` from the record's UTC ``@timestamp``. When Elasticsearch is
+    unreachable or answers 429/5xx, the batch in hand is kept and retried with back-off (1 s
+    doubling to ``max_backoff``) while new records queue; a full queue drops and counts. Items
+    Elasticsearch refuses one by one (a mapping conflict) are dropped and counted, not retried.
+
+    A hand-written ``_bulk`` client rather than the ``elasticsearch`` package's bulk helpers: the
+    one call it makes needs no more, the package would add its transport stack to the image, and
+    its product check refuses any server that is not Elasticsearch itself (OpenSearch, a
+    compatible sink).
     """
 
     def __init__(
@@ -84,12 +95,14 @@ class EsShipper:
         batch_size: int = 500,
         flush_seconds: float = 1.0,
         timeout: float = 5.0,
+        max_backoff: float = 30.0,
     ) -> None:
         self.bulk_url = url.rstrip("/") + "/_bulk"
         self.index_prefix = index_prefix
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.timeout = timeout
+        self.max_backoff = max_backoff
         self.headers = {"Content-Type": "application/x-ndjson"}
         if username:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
@@ -100,11 +113,12 @@ class EsShipper:
         self.shipped = 0
         self.failing = False
         self.last_error: str | None = None
-        self._thread: threading.Thread | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self.thread = Supervised("es-shipper", self._loop, self._stop, max_backoff=max_backoff)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="es-shipper", daemon=True)
-        self._thread.start()
+        self.thread.start()
 
     def submit(self, record: dict[str, Any]) -> None:
         try:
@@ -118,12 +132,12 @@ class EsShipper:
         self.last_error = reason
 
     def state(self) -> dict[str, Any]:
-        status = "dropping" if self.failing else "ok"
+        """States and counts only: the error itself went to the log."""
         return {
-            "status": status,
+            "status": "unavailable" if self.failing else "ok",
             "dropped": self.dropped,
             "shipped": self.shipped,
-            "queued": self._queue.qsize(),
+            "queued": self._queue.qsize() + len(self._pending),
         }
 
     def index_for(self, record: dict[str, Any]) -> str:
@@ -139,19 +153,26 @@ class EsShipper:
             lines.append(orjson.dumps(record, default=str))
         return b"\n".join(lines) + b"\n"
 
-    def send(self, batch: list[dict[str, Any]]) -> None:
+    def send(self, batch: list[dict[str, Any]]) -> bool:
+        """One ``_bulk`` call. False when the whole batch should be retried later."""
         request = urllib.request.Request(  # noqa: S310 - the operator's ES_URL
             self.bulk_url, data=self.encode(batch), headers=self.headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = orjson.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            if error.code == 429 or error.code >= 500:
+                self._failed(f"HTTP {error.code}")
+                return False
+            self._failed(f"HTTP {error.code}")
+            self._drop(len(batch), f"HTTP {error.code}")
+            return True
         except (urllib.error.URLError, OSError, ValueError) as error:
-            self.failing = True
-            self._drop(len(batch), f"{type(error).__name__}: {error}")
-            return
+            self._failed(f"{type(error).__name__}: {error}")
+            return False
         failed = 0
-        if body.get("errors"):
+        if isinstance(body, dict) and body.get("errors"):
             for item in body.get("items", []):
                 result = next(iter(item.values()), {})
                 if int(result.get("status", 200)) >= 300:
@@ -160,37 +181,78 @@ class EsShipper:
             self._drop(failed, "bulk item errors")
         with self._counts_lock:
             self.shipped += len(batch) - failed
-        self.failing = failed > 0
+        if self.failing:
+            log.info("Elasticsearch accepts log records again")
+        self.failing = False
+        return True
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            try:
-                first = self._queue.get(timeout=self.flush_seconds)
-            except queue.Empty:
-                continue
-            if first is _STOP:
+    def _failed(self, reason: str) -> None:
+        if not self.failing:
+            log.warning("Elasticsearch unavailable, log records wait (%s)", reason)
+        self.failing = True
+        self.last_error = reason
+
+    def _next_batch(self) -> list[dict[str, Any]] | None:
+        """Up to batch_size records within flush_seconds; None when asked to stop."""
+        try:
+            first = self._queue.get(timeout=self.flush_seconds)
+        except queue.Empty:
+            return []
+        if first is _STOP:
+            self._stop.set()
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self.flush_seconds
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 break
-            batch = [first]
-            deadline = time.monotonic() + self.flush_seconds
-            while len(batch) < self.batch_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
-            self.send(batch)
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._stop.set()
+                break
+            batch.append(item)
+        return batch
+
+    def _loop(self) -> None:
+        backoff = 1.0
+        while True:
+            if not self._pending:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                self._pending = batch
+            if not self._pending:
+                if self._stop.is_set():
+                    return
+                continue
+            try:
+                delivered = self.send(self._pending)
+            except Exception:
+                # Whatever went wrong with this batch would go wrong again: drop it, count it,
+                # and let the supervisor log the error and restart the loop.
+                self._drop(len(self._pending), "unexpected error")
+                self._pending = []
+                raise
+            if delivered:
+                self._pending = []
+                backoff = 1.0
+            elif self._stop.is_set():
+                self._drop(len(self._pending), "stopped while Elasticsearch was unavailable")
+                self._pending = []
+                return
+            else:
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            if self._stop.is_set() and not self._pending and self._queue.empty():
+                return
 
     def stop(self, timeout: float = 2.0) -> None:
         """Ship what is queued (one attempt), then end the thread."""
-        if self._thread is None:
-            return
+        self._stop.set()
         with contextlib.suppress(queue.Full):
             self._queue.put(_STOP, timeout=timeout)
-        self._thread.join(timeout=timeout)
+        self.thread.join(timeout)

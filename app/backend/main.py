@@ -4,6 +4,9 @@ Nothing happens at import time. ``create_app`` reads the settings and wires rout
 middleware; the lifespan loads the model, opens the spool and the database, and starts the
 flusher (and the Elasticsearch shipper when ES_URL is set).
 
+A model whose files fail verification (app/backend/model.py) stops the start: the lifespan
+logs the reason at CRITICAL and fails, and uvicorn exits with a non-zero status.
+
 With VAULT_ADDR set, ``create_app`` first reads the secrets from Vault; when that fails, the
 process ends at once with exit status 1 and one log line that names the address and the path,
 before any port is bound (uvicorn would otherwise print a traceback for the factory's error).
@@ -12,15 +15,18 @@ before any port is bound (uvicorn would otherwise print a traceback for the fact
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.backend import errors
 from app.backend.logs import configure_logging
 from app.backend.middleware import ServiceMiddleware
+from app.backend.model import ModelIntegrityError
 from app.backend.routes import feedback, ops, predict, predictions
-from app.backend.services import build_services
+from app.backend.runtime import build_runtime
 from app.backend.settings import Settings
 from app.backend.vault import VaultError, settings_with_vault_secrets
 
@@ -43,14 +49,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
-        app.state.services = services
-        log.info("ready=%s", services.predictor is not None)
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(settings.gil_switch_interval_seconds)
+        try:
+            runtime = build_runtime(settings)
+        except ModelIntegrityError as error:
+            # Never serve a model that is not the one recorded: the start fails (uvicorn exits
+            # non-zero), and this line says which file differs, with both digests.
+            log.critical("refusing to start: %s", error)
+            raise
+        app.state.runtime = runtime
+        log.info("ready=%s", runtime.predictor is not None)
         try:
             yield
         finally:
-            services.close()
-            del app.state.services
+            runtime.close()
+            del app.state.runtime
+            sys.setswitchinterval(switch_interval)
 
     app = FastAPI(
         title="Sentiment Analysis API",
@@ -58,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    errors.install(app)
     for module in (predict, feedback, predictions, ops):
         app.include_router(module.router)
     app.add_middleware(

@@ -4,9 +4,15 @@
   ``rp_http_request_duration_seconds{route,method,status}`` (histogram);
 - ``rp_predictions_total{label}``;
 - ``rp_prediction_records_spooled_total``, ``rp_prediction_records_flushed_total`` (stored in the
-  database), ``rp_spool_pending`` (events not yet stored), ``rp_database_up``;
+  database), ``rp_spool_pending`` (events not yet stored), ``rp_spool_bytes`` and
+  ``rp_spool_max_bytes`` (the bound), ``rp_spool_refused_total`` (events refused: spool full),
+  ``rp_database_up``;
+- ``rp_dead_letters`` (in the dead-letter table), ``rp_dead_lettered_total`` (set aside here);
 - ``rp_log_records_dropped_total``, ``rp_log_records_shipped_total``;
-- ``rp_model_loaded{version}``.
+- ``rp_background_thread_up{thread}`` (1 running, 0 stopped or dead) and
+  ``rp_background_thread_errors_total{thread}`` (exceptions its supervisor caught);
+- ``rp_model_loaded{version}``, ``rp_model_fast_path`` (1: the compiled linear scorer serves
+  predictions; 0: sklearn's predict_proba, about twice as slow; /version says why).
 """
 
 from __future__ import annotations
@@ -28,6 +34,14 @@ _RUNTIME_METRICS = (
     (CounterMetricFamily, "rp_prediction_records_flushed", "Records stored in the database",
      "flushed"),
     (GaugeMetricFamily, "rp_spool_pending", "Spool events not yet in the database", "pending"),
+    (GaugeMetricFamily, "rp_spool_bytes", "Bytes the pending spool events count", "spool_bytes"),
+    (GaugeMetricFamily, "rp_spool_max_bytes", "SPOOL_MAX_BYTES", "spool_max_bytes"),
+    (CounterMetricFamily, "rp_spool_refused", "Events refused because the spool was full",
+     "spool_refused"),
+    (GaugeMetricFamily, "rp_dead_letters", "Rows in the dead-letter table (last count)",
+     "dead_letters"),
+    (CounterMetricFamily, "rp_dead_lettered", "Events this process set aside as dead letters",
+     "dead_lettered"),
     (GaugeMetricFamily, "rp_database_up", "1 when the last database contact succeeded",
      "database_up"),
     (CounterMetricFamily, "rp_log_records_dropped",
@@ -47,9 +61,28 @@ class _RuntimeCollector(Collector):
         values = self.read()
         for family, name, documentation, key in _RUNTIME_METRICS:
             yield family(name, documentation, value=values.get(key, 0))
+        up = GaugeMetricFamily(
+            "rp_background_thread_up", "1 while the thread runs", labels=["thread"]
+        )
+        for thread, state in values.get("threads", {}).items():
+            up.add_metric([thread], 1 if state == "running" else 0)
+        yield up
+        errors = CounterMetricFamily(
+            "rp_background_thread_errors",
+            "Unexpected exceptions the thread's supervisor caught",
+            labels=["thread"],
+        )
+        for thread, count in values.get("thread_errors", {}).items():
+            errors.add_metric([thread], count)
+        yield errors
         model = GaugeMetricFamily("rp_model_loaded", "1 when a model is loaded", labels=["version"])
         model.add_metric([str(values.get("model_version", ""))], values.get("model_loaded", 0))
         yield model
+        yield GaugeMetricFamily(
+            "rp_model_fast_path",
+            "1 when the compiled linear scorer serves predictions, 0 on sklearn's predict_proba",
+            value=values.get("model_fast_path", 0),
+        )
 
 
 class Metrics:

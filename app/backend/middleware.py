@@ -1,4 +1,4 @@
-"""One pure-ASGI middleware: API key, body-size limit, then the access log line and metrics.
+"""One pure-ASGI middleware: API key, body limit, UTF-8 bodies, then the access log and metrics.
 
 Pure ASGI (no BaseHTTPMiddleware) keeps the per-request overhead to a few microseconds.
 """
@@ -20,7 +20,22 @@ OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/openapi.json
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-async def _send_error(send: Send, status: int, detail: str) -> None:
+def _not_utf8(body: bytes) -> list[dict[str, Any]] | None:
+    """A 422 detail when ``body`` is not UTF-8 (RFC 8259 JSON must be), else None.
+
+    Python's JSON parser would otherwise accept UTF-16/32 bodies and decode UTF-8-encoded
+    surrogates into lone surrogates, which nothing downstream can encode.
+    """
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = body[error.start : error.start + 1].hex()
+        reason = f"body is not UTF-8: {error.reason} (byte 0x{byte} at offset {error.start})"
+        return [{"type": "json_invalid", "loc": ["body", error.start], "msg": reason}]
+    return None
+
+
+async def _send_error(send: Send, status: int, detail: object) -> None:
     body = orjson.dumps({"detail": detail})
     await send(
         {
@@ -69,7 +84,7 @@ class ServiceMiddleware:
         finally:
             self._record(scope, info, status, time.perf_counter() - started)
 
-    def _check_headers(self, scope: Scope) -> tuple[int, str] | None:
+    def _check_headers(self, scope: Scope) -> tuple[int, object] | None:
         presented: bytes | None = None
         length: bytes | None = None
         for name, value in scope["headers"]:
@@ -92,7 +107,7 @@ class ServiceMiddleware:
                 return 413, f"request body over {self.max_body_bytes} bytes"
         return None
 
-    async def _buffer_body(self, receive: Receive) -> tuple[Receive, tuple[int, str] | None]:
+    async def _buffer_body(self, receive: Receive) -> tuple[Receive, tuple[int, object] | None]:
         """Read the whole body (bounded) before any parsing; replay it to the app."""
         chunks: list[bytes] = []
         size = 0
@@ -109,6 +124,8 @@ class ServiceMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if (invalid := _not_utf8(body)) is not None:
+            return receive, (422, invalid)
         sent = False
 
         async def replay() -> Message:
@@ -125,9 +142,9 @@ class ServiceMiddleware:
         route_path = getattr(route, "path", None) or "unmatched"
         method = scope["method"]
         app = scope.get("app")
-        services = getattr(getattr(app, "state", None), "services", None) if app else None
-        if services is not None:
-            services.metrics.observe_request(route_path, method, status, seconds)
+        runtime = getattr(getattr(app, "state", None), "runtime", None) if app else None
+        if runtime is not None:
+            runtime.metrics.observe_request(route_path, method, status, seconds)
         fields = {
             "request_id": info.get("request_id") or uuid.uuid4().hex,
             "route": route_path,
@@ -141,5 +158,5 @@ class ServiceMiddleware:
         if "count" in info:
             fields["count"] = info["count"]
         self.access.info("%s %s %d", method, route_path, status, extra={"fields": fields})
-        if services is not None and services.shipper is not None:
-            services.shipper.submit({"@timestamp": utc_timestamp(), "message": "request", **fields})
+        if runtime is not None and runtime.shipper is not None:
+            runtime.shipper.submit({"@timestamp": utc_timestamp(), "message": "request", **fields})

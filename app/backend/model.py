@@ -1,36 +1,77 @@
-"""Loading the exported model once, and the predictor the routes call.
+"""Loading the model once, verified, and the predictor the routes call.
 
-``MODEL_PATH`` points at an ``ml.export`` folder: ``model_card.json`` carries the sha256 of
-``model.pkl``, checked before anything is unpickled. ``MODEL_URI`` (``models:/name@alias``) is
-resolved through the MLflow server and downloaded into the data dir, then loaded the same way.
+Nothing is unpickled, and none of the model's code runs, before both digests check out:
+
+- ``MODEL_PATH`` (an ``ml.export`` folder, baked into the image): ``model.pkl`` must match the
+  card's ``model_sha256`` and ``code/ml`` its ``code_sha256``; when the deployment sets
+  ``MODEL_SHA256`` / ``MODEL_CODE_SHA256`` (the registry's values, passed by the deploy), the
+  card must say the same, so a pickle swapped together with its card is refused too.
+- ``MODEL_URI`` (``models:/name@alias`` or ``models:/name/N``): resolved through the MLflow
+  server and downloaded into the data dir; both files must match the version's registry tags
+  (and ``MODEL_SHA256`` / ``MODEL_CODE_SHA256`` when set).
+
+The pickle is then loaded against the preprocessing code it was trained with (``code/ml``, under
+a private module name; ml/integrity.py), not against the ``ml`` this image ships. A mismatch is a
+``ModelIntegrityError``: the service refuses to start, naming the file, both digests and where
+the expected one came from. Other failures (nothing configured, registry unreachable, unknown
+alias) leave the service up but not ready.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import logging
-import pickle
 import shutil
-import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from app.backend.linear import compile_scorer
+from app.backend.linear import ScorerChoice, compile_scorer
+from ml import integrity
+from ml.contract import (
+    CARD_NAME,
+    CODE_FILES_TAG,
+    CODE_SHA256_TAG,
+    MODEL_FILE,
+    MODEL_SHA256_TAG,
+    TEST_MD5_TAG,
+)
 
 log = logging.getLogger(__name__)
 
-CARD_NAME = "model_card.json"
-MODEL_FILE = "model.pkl"
 Label = Literal["positive", "negative"]
+# Lineage tags copied from the registry into the card of a MODEL_URI model.
+LINEAGE_TAGS = ("git_sha", "git_dirty", "data_md5", "data_version", "train_rows", TEST_MD5_TAG)
 
 
 class ModelLoadError(RuntimeError):
-    """The model cannot be served; the message says why."""
+    """The model cannot be served; the message says why. The service stays up, not ready."""
+
+
+class ModelIntegrityError(ModelLoadError):
+    """The model's files differ from what was recorded (or cannot be checked): refuse to start."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The digests the deployment expects (MODEL_SHA256, MODEL_CODE_SHA256), when it sets them."""
+
+    model_sha256: str | None = None
+    code_sha256: str | None = None
+
+    def model(self) -> integrity.Expected | None:
+        if not self.model_sha256:
+            return None
+        return integrity.Expected(self.model_sha256, "MODEL_SHA256 (set by the deployment)")
+
+    def code(self) -> integrity.Expected | None:
+        if not self.code_sha256:
+            return None
+        return integrity.Expected(self.code_sha256, "MODEL_CODE_SHA256 (set by the deployment)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +81,60 @@ class Prediction:
     positive_probability: float
 
 
+@dataclass
 class Predictor:
-    """A loaded sklearn pipeline whose ``predict_proba`` takes a 1-D array of str."""
+    """A verified, loaded sklearn pipeline whose ``predict_proba`` takes a 1-D array of str."""
 
-    def __init__(self, pipeline: Any, card: dict[str, Any]) -> None:  # noqa: ANN401 - any pipeline
-        self.pipeline = pipeline
-        self.card = card
-        self.name = str(card.get("name", "unknown"))
-        self.version = str(card.get("version", "unknown"))
-        classes = [int(c) for c in getattr(pipeline, "classes_", [0, 1])]
+    pipeline: Any
+    card: dict[str, Any]
+    verified: integrity.VerifiedModel
+    scorer: ScorerChoice = field(init=False)
+    load_seconds: dict[str, float] = field(default_factory=dict)
+    verified_at: str = field(
+        default_factory=lambda: datetime.now(tz=UTC).isoformat(timespec="seconds")
+    )
+
+    def __post_init__(self) -> None:
+        self.name = str(self.card.get("name", "unknown"))
+        self.version = str(self.card.get("version", "unknown"))
+        classes = [int(c) for c in getattr(self.pipeline, "classes_", [0, 1])]
         if sorted(classes) != [0, 1]:
             raise ModelLoadError(f"the model's classes are {classes}, expected 0/1")
         self._positive_column = classes.index(1)
-        self._scorer = compile_scorer(pipeline)
+        started = time.perf_counter()
+        self.scorer = compile_scorer(self.pipeline)
+        self.load_seconds["scorer"] = time.perf_counter() - started
+        if not self.scorer.fast_path:
+            log.warning("fast scorer off, serving predict_proba: %s", self.scorer.reason)
 
     @property
     def fast_path(self) -> bool:
         """Whether predictions use the compiled linear scorer (same numbers, less overhead)."""
-        return self._scorer is not None
+        return self.scorer.fast_path
+
+    def describe(self) -> dict[str, Any]:
+        """The card for ``/version``: its digests are the verified ones, and say against what."""
+        return {
+            **self.card,
+            MODEL_SHA256_TAG: self.verified.model_sha256,
+            CODE_SHA256_TAG: self.verified.code_sha256,
+            CODE_FILES_TAG: self.verified.code_files,
+            "integrity": {
+                MODEL_SHA256_TAG: self.verified.model_sha256,
+                CODE_SHA256_TAG: self.verified.code_sha256,
+                "verified_against": {
+                    "model": self.verified.model_source,
+                    "code": self.verified.code_source,
+                },
+                "verified_at": self.verified_at,
+            },
+            "scorer": self.scorer.as_dict(),
+        }
 
     def positive_probabilities(self, texts: list[str]) -> list[float]:
-        if self._scorer is not None:
-            return [self._scorer.positive_probability(text) for text in texts]
+        scorer = self.scorer.scorer
+        if scorer is not None:
+            return [scorer.positive_probability(text) for text in texts]
         probabilities = self.pipeline.predict_proba(np.array(texts, dtype=object))
         return [float(row) for row in probabilities[:, self._positive_column].tolist()]
 
@@ -75,97 +148,170 @@ class Predictor:
         return results
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+def _refused(error: integrity.IntegrityError) -> ModelIntegrityError:
+    return ModelIntegrityError(str(error))
 
 
-def _ensure_ml_importable(folder: Path) -> None:
-    """The pickle references ``ml.text``/``ml.features``; use the export's code/ if needed."""
-    if importlib.util.find_spec("ml") is not None:
-        return
-    code = folder / "code"
-    if (code / "ml").is_dir():
-        sys.path.append(str(code))
-
-
-def load_folder(folder: Path, *, verify: bool = True) -> Predictor:
-    """Load an export folder, refusing a pickle whose checksum differs from the card's."""
-    card_path = folder / CARD_NAME
-    pickle_path = folder / MODEL_FILE
-    if not pickle_path.is_file():
-        raise ModelLoadError(f"no {MODEL_FILE} in {folder}")
-    card: dict[str, Any] = {}
-    if card_path.is_file():
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ModelLoadError(f"unreadable {card_path}: {error}") from None
-    elif verify:
-        raise ModelLoadError(f"no {CARD_NAME} in {folder}: cannot verify {MODEL_FILE}")
-    actual = _sha256(pickle_path)
-    if verify:
-        expected = card.get("model_sha256")
-        if not expected:
-            raise ModelLoadError(f"{card_path} has no model_sha256: refusing to unpickle")
-        if actual != expected:
-            raise ModelLoadError(
-                f"checksum mismatch for {pickle_path}: card says {expected}, file is {actual}"
-            )
-    card.setdefault("model_sha256", actual)
-    _ensure_ml_importable(folder)
+def verify_and_load(
+    folder: Path,
+    model: integrity.Expected,
+    code: integrity.Expected,
+    card: dict[str, Any],
+    code_files: dict[str, str] | None = None,
+) -> Predictor:
+    """The service's load path: verify (read + hash), unpickle against the trained code, compile
+    the scorer. Each step is timed in ``Predictor.load_seconds`` (bench/train.py reports them)."""
+    started = time.perf_counter()
     try:
-        with pickle_path.open("rb") as handle:
-            pipeline = pickle.load(handle)  # noqa: S301 - integrity checked above
+        verified = integrity.verify_folder(folder, model, code, code_files)
+    except integrity.IntegrityError as error:
+        raise _refused(error) from None
+    verified_at = time.perf_counter()
+    try:
+        pipeline = integrity.unpickle(verified)
+    except integrity.IntegrityError as error:
+        raise _refused(error) from None
     except Exception as error:
-        raise ModelLoadError(f"cannot unpickle {pickle_path}: {error!r}") from None
-    return Predictor(pipeline, card)
+        raise ModelLoadError(f"cannot unpickle {folder / MODEL_FILE}: {error!r}") from None
+    unpickled_at = time.perf_counter()
+    predictor = Predictor(pipeline, card, verified)
+    predictor.load_seconds.update(
+        {"verify": verified_at - started, "unpickle": unpickled_at - verified_at}
+    )
+    return predictor
 
 
-def load_uri(uri: str, tracking_uri: str | None, download_dir: Path) -> Predictor:
-    """Resolve ``models:/name@alias`` (or ``models:/name/N``) and load it.
+def read_card(folder: Path) -> dict[str, Any]:
+    card_path = folder / CARD_NAME
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelIntegrityError(
+            f"no {CARD_NAME} in {folder}: cannot verify {MODEL_FILE}; refusing to unpickle it"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise ModelIntegrityError(f"unreadable {card_path}: {error}") from None
+    if not isinstance(card, dict):
+        raise ModelIntegrityError(f"{card_path} is not a JSON object")
+    return card
+
+
+def _card_digest(card: dict[str, Any], key: str, card_path: Path) -> integrity.Expected:
+    value = card.get(key)
+    if not isinstance(value, str) or not value:
+        raise ModelIntegrityError(f"{card_path} has no {key}: refusing to load the model")
+    return integrity.Expected(value, f"{card_path.name} {key}")
+
+
+def load_folder(folder: Path, deployed: Deployed | None = None) -> Predictor:
+    """Load an export folder, verified against its card and the deployment's digests."""
+    deployed = deployed or Deployed()
+    if not (folder / MODEL_FILE).is_file():
+        raise ModelLoadError(f"no {MODEL_FILE} in {folder}")
+    card = read_card(folder)
+    card_path = folder / CARD_NAME
+    try:
+        model = integrity.check_agrees(
+            f"{folder / MODEL_FILE}",
+            _card_digest(card, MODEL_SHA256_TAG, card_path),
+            deployed.model(),
+        )
+        code = integrity.check_agrees(
+            f"{folder / 'code/ml'}", _card_digest(card, CODE_SHA256_TAG, card_path), deployed.code()
+        )
+    except integrity.IntegrityError as error:
+        raise _refused(error) from None
+    code_files = card.get(CODE_FILES_TAG)
+    return verify_and_load(
+        folder, model, code, card, code_files if isinstance(code_files, dict) else None
+    )
+
+
+def load_uri(
+    uri: str, tracking_uri: str | None, download_dir: Path, deployed: Deployed | None = None
+) -> Predictor:
+    """Resolve ``models:/name@alias`` (or ``models:/name/N``), download, verify against the
+    version's registry tags, and load.
 
     Needs the ``mlflow`` package, which the backend image does not ship: images bake an export.
     """
+    deployed = deployed or Deployed()
     try:
         import mlflow
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
+
+        from ml import tracking
     except ImportError:
         raise ModelLoadError("MODEL_URI needs the mlflow package; use MODEL_PATH") from None
     if not uri.startswith("models:/"):
         raise ModelLoadError(f"MODEL_URI must look like models:/name@alias, got {uri!r}")
     if tracking_uri:
+        # Both: the registry would otherwise stay wherever the process pointed it before.
         mlflow.set_tracking_uri(tracking_uri)
-    client = MlflowClient()
+        mlflow.set_registry_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     spec = uri.removeprefix("models:/")
+    alias: str | None = None
     try:
         if "@" in spec:
             name, alias = spec.split("@", 1)
             version = client.get_model_version_by_alias(name, alias)
         else:
             name, number = spec.rsplit("/", 1)
-            alias = None
             version = client.get_model_version(name, number)
-        target = download_dir / f"{name}-v{version.version}"
-        if not (target / MODEL_FILE).is_file():
-            staging = download_dir / f".{name}-v{version.version}.partial"
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version.version}", dst_path=str(staging)
-            )
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)
     except MlflowException as error:
         raise ModelLoadError(f"cannot resolve {uri}: {error.message}") from None
+    except ValueError:
+        raise ModelLoadError(f"MODEL_URI must look like models:/name@alias, got {uri!r}") from None
+    try:
+        recorded_model, recorded_code, code_files = tracking.recorded_digests(version)
+        model = integrity.check_agrees(
+            f"{name} version {version.version}", recorded_model, deployed.model()
+        )
+        code = integrity.check_agrees(
+            f"{name} version {version.version} code", recorded_code, deployed.code()
+        )
+    except integrity.IntegrityError as error:
+        raise _refused(error) from None
+    card: dict[str, Any] = {
+        "name": name,
+        "version": str(version.version),
+        "run_id": version.run_id,
+        "uri": uri,
+        **({"alias": alias} if alias else {}),
+        **{tag: version.tags[tag] for tag in LINEAGE_TAGS if tag in version.tags},
+    }
+    target = download_dir / f"{name}-v{version.version}"
+    if (target / MODEL_FILE).is_file():
+        try:
+            return verify_and_load(target, model, code, card, code_files)
+        except ModelIntegrityError as error:
+            # The registry is the reference: a damaged cached copy is replaced, then checked.
+            log.warning("cached copy of %s fails verification (%s); downloading again", uri, error)
+    _download(mlflow, MlflowException, name, str(version.version), download_dir, target, uri)
+    return verify_and_load(target, model, code, card, code_files)
+
+
+def _download(
+    mlflow: Any,  # noqa: ANN401 - the mlflow module, imported by the caller
+    mlflow_exception: type[Exception],
+    name: str,
+    version: str,
+    download_dir: Path,
+    target: Path,
+    uri: str,
+) -> None:
+    staging = download_dir / f".{name}-v{version}.partial"
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version}", dst_path=str(staging)
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except mlflow_exception as error:
+        raise ModelLoadError(f"cannot download {uri}: {getattr(error, 'message', error)}") from None
     except OSError as error:
         raise ModelLoadError(f"cannot download {uri}: {error}") from None
-    predictor = load_folder(target, verify=(target / CARD_NAME).is_file())
-    predictor.card.update(
-        {"name": name, "version": str(version.version), "run_id": version.run_id, "uri": uri}
-    )
-    if alias:
-        predictor.card["alias"] = alias
-    predictor.name, predictor.version = name, str(version.version)
-    return predictor

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.backend.text_policy import unstorable_reason
+
 MAX_TEXT_CHARS = 20_000
 MAX_BATCH = 256
 REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -14,13 +16,16 @@ REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 # "Not blank": at least one character outside this explicit whitespace set, which reads the same
 # in Python and ECMA regex dialects (their \s differ), so the schema's pattern matches the check.
-_NON_BLANK = re.compile(
+NON_BLANK = re.compile(
     r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 )
 
 
-def _not_blank(value: str) -> str:
-    if _NON_BLANK.search(value) is None:
+def _review_text(value: str) -> str:
+    """The text policy (text_policy.py), then "not blank"."""
+    if (reason := unstorable_reason(value)) is not None:
+        raise ValueError(f"text {reason}")
+    if NON_BLANK.search(value) is None:
         raise ValueError("text must not be blank (whitespace only)")
     return value
 
@@ -30,10 +35,11 @@ ReviewText = Annotated[
     Field(
         min_length=1,
         max_length=MAX_TEXT_CHARS,
-        description="a movie review, 1-20,000 chars, not only whitespace",
-        json_schema_extra={"pattern": _NON_BLANK.pattern},
+        description="a movie review, 1-20,000 chars, not only whitespace, without U+0000 (NUL) "
+        "or lone surrogates (which UTF-8 and PostgreSQL cannot store)",
+        json_schema_extra={"pattern": NON_BLANK.pattern, "not": {"pattern": "\\u0000"}},
     ),
-    AfterValidator(_not_blank),
+    AfterValidator(_review_text),
 ]
 SentimentLabel = Literal["positive", "negative"]
 
@@ -96,9 +102,16 @@ class ErrorOut(BaseModel):
 
 class ReadyOut(BaseModel):
     ready: bool
+    status: Literal["ready", "no model", "draining", "failing"]
     model: dict[str, Any]
     database: dict[str, Any]
     log_shipper: dict[str, Any]
+    threads: dict[str, str]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "failing"]
+    threads: dict[str, str] = Field(description="running, stopped or dead, per thread")
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -107,7 +120,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed body (not parseable)",
         401: "Missing or wrong X-API-Key",
         404: "Unknown request_id",
-        413: "Body larger than MAX_BODY_BYTES",
-        503: "No model loaded, or the prediction could not be recorded",
+        413: "Body larger than MAX_BODY_BYTES, or a batch over MAX_BATCH_CHARS characters",
+        503: "No model loaded, or the spool is full (Retry-After says when to retry)",
     }
     return {code: {"model": ErrorOut, "description": reasons[code]} for code in codes}

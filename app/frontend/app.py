@@ -59,7 +59,9 @@ def main() -> None:
     except SettingsError as error:
         st.error(str(error), icon=":material/settings:")
         return
-    st.caption(f"API: {settings.api_url}")
+    if settings.public_api_url:
+        # API_URL itself is often a name only the page's network resolves: never shown.
+        st.caption(f"API: {settings.public_api_url} · [docs]({settings.public_api_url}/docs)")
 
     with make_client(settings) as client:
         card, error = fetch_model_card(client)

@@ -25,6 +25,14 @@ class FrontendSettings(BaseSettings):
         validation_alias=AliasChoices("API_URL", "FRONTEND_API_URL"),
         description="Base URL of the prediction API.",
     )
+    public_api_url: str | None = Field(
+        default=None,
+        description=(
+            "The API's address as the user's browser reaches it, shown on the page with a link "
+            "to its docs. Unset: no address is shown, because API_URL is often a name that only "
+            "the page's own network resolves (a container or Service name)."
+        ),
+    )
     api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("API_KEY", "FRONTEND_API_KEY"),
@@ -56,6 +64,13 @@ class FrontendSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https:// (got {value!r})")
         return value
+
+    @field_validator("public_api_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return cls._check_url(value)
 
     @field_validator("api_key")
     @classmethod

@@ -153,6 +153,28 @@ def test_mlflow_shows_the_served_version_as_champion(demo: DemoRun) -> None:
     assert json.loads(body)["model_version"]["version"] == demo.images["model_version"]
 
 
+def test_the_served_model_is_the_registry_s_verified_and_gated(demo: DemoRun) -> None:
+    """The backend verified its model against the digests the deploy passed (the registry's),
+    and the card carries the gate's verdict, whose report the export keeps beside it."""
+    query = urllib.parse.urlencode({"name": "imdb-sentiment", "alias": "champion"})
+    base = demo.urls["MLflow UI"].rstrip("/")
+    status, body = _get(f"{base}/api/2.0/mlflow/registered-models/alias?{query}")
+    assert status == 200, body
+    tags = {t["key"]: t["value"] for t in json.loads(body)["model_version"]["tags"]}
+    api = demo.urls["API docs"].removesuffix("/docs")
+    status, body = _get(f"{api}/version")
+    assert status == 200, body
+    card = json.loads(body)
+    verified = card["integrity"]
+    assert verified["model_sha256"] == tags["model_sha256"] == demo.images["model_sha256"]
+    assert verified["code_sha256"] == tags["code_sha256"] == demo.images["code_sha256"]
+    assert verified["verified_against"]["model"].startswith("MODEL_SHA256 (set by the deployment)")
+    assert card["scorer"]["fast_path"] is True, card["scorer"]
+    assert card["gate"]["passed"] is True
+    report = (REPO_ROOT / "build" / "model" / "gate_report.md").read_text()
+    assert f"version {card['version']}" in report and "Verdict: **passed**" in report
+
+
 def test_the_page_loads_and_shows_the_model_version(demo: DemoRun) -> None:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: make test-tools installs it")

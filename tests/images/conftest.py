@@ -29,6 +29,7 @@ class BuiltImages:
     model_name: str
     model_version: str
     model_sha256: str
+    code_sha256: str
     build_seconds: float
     build_log: str
 
@@ -106,6 +107,7 @@ def built_images(
             model_name=card["name"],
             model_version=str(card["version"]),
             model_sha256=card["model_sha256"],
+            code_sha256=card["code_sha256"],
             build_seconds=seconds,
             build_log=result.stderr,
         )

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.images.ca_leak import HOST_BUNDLE, host_private_certificates, layer_leaks
 from tests.images.conftest import PREFIX, BuiltImages, docker, inspect_image
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +43,7 @@ def test_labels_carry_revision_and_model_version(image: str, built_images: Built
     assert labels["org.rotten-potatoes.model.version"] == built_images.model_version
     if "/backend:" in image:
         assert labels["org.rotten-potatoes.model.sha256"] == built_images.model_sha256
+        assert labels["org.rotten-potatoes.model.code-sha256"] == built_images.code_sha256
         assert labels["org.rotten-potatoes.model.name"] == built_images.model_name
     # Never only `latest`: the tag names the git sha and the model version.
     tag = image.rsplit(":", 1)[1]

@@ -23,8 +23,8 @@ import psycopg
 import pytest
 
 import tests.images.test_images as app_image_tests
-from tests.conftest import free_port
 from tests.images.conftest import REPO_ROOT, docker, inspect_image
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 # Copied with their modification times, so the venv's stamp stays newer and make reuses the venv.
 MAKE_FILES = ("Makefile", "pyproject.toml", "constraints.txt")
-PIPELINE_OUTPUTS = ("data/train.csv", "data/test.csv", "reports/metrics.json")
+PIPELINE_OUTPUTS = ("data/train.csv", "data/test.csv", "reports/tune.json", "reports/metrics.json")
 
 
 def _run(
@@ -69,9 +69,11 @@ def test_the_data_and_model_stages_pull_train_and_promote(
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     assert json.loads((project / "reports/metrics.json").read_text())["accuracy"] > 0.85
 
+    assert "Running stage 'tune'" in trained.stdout
     promoted = _run(project, env, ["make", "promote"])
     assert promoted.returncode == 0, promoted.stdout[-3000:] + promoted.stderr[-3000:]
     assert json.loads((project / "reports/gate.json").read_text())["passed"] is True
+    assert "## Behavioural checks" in (project / "reports/gate.md").read_text()
 
     # What the next build's `make data-pull` restores: the recorded outputs, from the remote alone.
     run("dvc", "push", cwd=project, env=env)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, running_backend
+from tests.conftest import REPO_ROOT, running_backend
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml import data
-from ml.errors import PipelineError
+from ml.data import prepare as data
+from ml.errors import PipelineError, run_cli
 from ml.params import DataParams
 from tests.ml.conftest import GOOD_ROWS, GOOD_VERSION, TEST_PARAMS
 
@@ -119,7 +119,7 @@ def test_unreadable_csv_is_reported(tmp_path: Path) -> None:
 
 
 def test_unknown_version_lists_the_known_ones(embedded_raw: data.RawData) -> None:
-    with pytest.raises(PipelineError, match=r"unknown data version 7; known versions: 1, 2, 9"):
+    with pytest.raises(PipelineError, match=r"unknown data version 7; known versions: 1, 2, 3, 9"):
         data.prepare(embedded_raw, PARAMS, 7)
 
 
@@ -146,7 +146,7 @@ def test_cli_failure_leaves_existing_files_untouched(
     monkeypatch.setenv("RP_PROJECT_DIR", str(project))
     bad = _kaggle_csv(project / "bad.csv", [("fine", "positive"), ("odd", "unsure")])
 
-    code = data.run_cli("ml.data", data.main, ["--raw", str(bad)])
+    code = run_cli("ml.data", data.main, ["--raw", str(bad)])
 
     assert code == 2
     assert "ml.data: error: " in capsys.readouterr().err
@@ -158,9 +158,9 @@ def test_cli_unknown_version_is_one_clear_line(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("RP_PROJECT_DIR", str(project))
-    assert data.run_cli("ml.data", data.main, ["--version", "3"]) == 2
+    assert run_cli("ml.data", data.main, ["--version", "4"]) == 2
     err = capsys.readouterr().err
-    assert "unknown data version 3; known versions: 1, 2, 9" in err
+    assert "unknown data version 4; known versions: 1, 2, 3, 9" in err
     assert "Traceback" not in err
     assert not (project / "data").exists()
 

@@ -4,7 +4,7 @@ import pytest
 
 from ml.errors import PipelineError
 from ml.tracking import ensure_reachable
-from tests.conftest import free_port
+from tests.support.network import free_port
 
 
 def test_closed_port_is_reported_with_its_url() -> None:

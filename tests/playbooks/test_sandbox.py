@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.playbooks.conftest import ansible_playbook, recap_changed
+from tests.support.network import free_port
 
 pytestmark = [
     pytest.mark.integration,

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, running_backend
+from tests.conftest import running_backend
 from tests.playbooks.conftest import ansible_playbook
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import os
 import pwd
-import socket
+import shutil
 import subprocess
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.network import free_port
 
 
 def postgres_bin() -> Path | None:
     """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class PostgresCluster:
@@ -36,7 +35,7 @@ class PostgresCluster:
         self.bin = binaries
         self.root = root
         self.data = root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.prefix: list[str] = []
         self.running = False
         if os.geteuid() == 0:
@@ -77,3 +76,18 @@ class PostgresCluster:
         ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+@contextmanager
+def throwaway_cluster(prefix: str = "rp-pg-") -> Iterator[PostgresCluster]:
+    """A started cluster in a new temporary folder, stopped and removed on exit."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = PostgresCluster(root)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        if cluster.running:
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)

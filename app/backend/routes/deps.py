@@ -1,21 +1,22 @@
-"""Small helpers the routes share: the services of this app, and the no-model error."""
+"""Small helpers the routes share: the runtime of this app, and the no-model error."""
 
 from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
 from app.backend.model import Predictor
-from app.backend.services import Services
+from app.backend.runtime import Runtime
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
-def predictor(svc: Services) -> Predictor:
-    if svc.predictor is None:
+def predictor(runtime: Runtime) -> Predictor:
+    if runtime.predictor is None:
         raise HTTPException(
             status_code=503,
-            detail=f"model not loaded: {svc.model_error or 'no model configured'}",
+            detail=f"model not loaded ({runtime.model_state()['reason']}); "
+            "the service log says why",
         )
-    return svc.predictor
+    return runtime.predictor

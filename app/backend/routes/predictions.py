@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.backend.routes.deps import services
+from app.backend.db_errors import describe
+from app.backend.routes.deps import runtime_of
 from app.backend.schemas import StoredPrediction, error_responses
 
 log = logging.getLogger(__name__)
@@ -26,14 +27,14 @@ router = APIRouter(tags=["predictions"])
 def recent(
     request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> list[dict[str, Any]]:
-    svc = services(request)
+    runtime = runtime_of(request)
     merged: dict[str, dict[str, Any]] = {}
     try:
-        for record in svc.database.recent(limit):
+        for record in runtime.database.recent(limit):
             merged[record["request_id"]] = {**record, "stored": True}
     except SQLAlchemyError as error:
-        log.warning("listing from the database failed: %s", str(error).splitlines()[0])
-    for record in svc.spool.recent_predictions(limit):
+        log.warning("listing from the database failed: %s", describe(error))
+    for record in runtime.spool.recent_predictions(limit):
         merged[record["request_id"]] = {**record, "stored": False}
     ordered = sorted(merged.values(), key=lambda r: r["created_at"], reverse=True)
     return ordered[:limit]

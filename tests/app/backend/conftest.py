@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from app.backend.main import create_app
 from app.backend.settings import Settings
+from ml import integrity
+from tests.conftest import REPO_ROOT
 from tests.support.postgres import PostgresCluster, postgres_bin
 
 POSITIVE = [
@@ -36,8 +38,9 @@ NEGATIVE = [
 ]
 
 
-def write_export(folder: Path, *, version: str = "7") -> Path:
-    """A small but real ml pipeline exported like ml.export does (pickle + model card)."""
+def write_export(folder: Path, *, version: str = "7", binary: bool = False) -> Path:
+    """A small but real ml pipeline exported like ml.export does: the pickle, the preprocessing
+    code it refers to (code/ml, staged the way ml.train stages it) and the model card."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -47,7 +50,12 @@ def write_export(folder: Path, *, version: str = "7") -> Path:
 
     pipeline = Pipeline(
         [
-            ("tfidf", TfidfVectorizer(preprocessor=model_text, token_pattern=TOKEN_PATTERN)),
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    preprocessor=model_text, token_pattern=TOKEN_PATTERN, binary=binary
+                ),
+            ),
             ("nb", NaiveBayesWeighter(alpha=0.5)),
             ("clf", LogisticRegression(C=10.0)),
         ]
@@ -56,6 +64,9 @@ def write_export(folder: Path, *, version: str = "7") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pickle_path = folder / "model.pkl"
     pickle_path.write_bytes(pickle.dumps(pipeline))
+    code = integrity.read_code(
+        integrity.stage_code(pickle_path.read_bytes(), REPO_ROOT / "ml", folder / "code")
+    )
     card = {
         "name": "imdb-sentiment",
         "version": version,
@@ -67,6 +78,8 @@ def write_export(folder: Path, *, version: str = "7") -> Path:
         "metrics": {"accuracy": 1.0},
         "trained_at": "2026-01-01T00:00:00+00:00",
         "model_sha256": hashlib.sha256(pickle_path.read_bytes()).hexdigest(),
+        "code_sha256": integrity.code_digest(code),
+        "code_files": integrity.file_manifest(code),
     }
     (folder / "model_card.json").write_text(json.dumps(card), encoding="utf-8")
     return folder

@@ -28,8 +28,8 @@ def test_predict_and_store(client: TestClient) -> None:
     assert negative["label"] == "negative"
     assert negative["probability"] == pytest.approx(1 - negative["positive_probability"])
 
-    services = client.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
     listed = client.get("/predictions", params={"limit": 5}).json()
     assert [p["request_id"] for p in listed] == [negative["request_id"], body["request_id"]]
     assert all(p["stored"] for p in listed)
@@ -45,8 +45,8 @@ def test_feedback_round_trip(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.json()["status"] == "recorded"
-    services = client.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
     (row,) = [p for p in client.get("/predictions").json() if p["request_id"] == request_id]
     assert row["feedback_label"] == "negative"
     assert row["feedback_at"]
@@ -63,8 +63,8 @@ def test_batch(client: TestClient) -> None:
 def test_store_text_off_keeps_only_hash(app_factory, tiny_model: Path) -> None:
     client = app_factory(model_path=tiny_model, store_text=False)
     request_id = client.post("/predict", json={"text": "secret review"}).json()["request_id"]
-    services = client.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained")
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
     (row,) = client.get("/predictions").json()
     assert row["request_id"] == request_id
     assert row["text"] is None
@@ -73,10 +73,12 @@ def test_store_text_off_keeps_only_hash(app_factory, tiny_model: Path) -> None:
 
 
 def test_ops_endpoints(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {"status": "ok", "threads": {"flusher": "running"}}
     ready = client.get("/ready")
     assert ready.status_code == 200
     body = ready.json()
+    assert body["status"] == "ready"
+    assert body["threads"] == {"flusher": "running"}
     assert body["model"] == {"status": "loaded", "name": "imdb-sentiment", "version": "7"}
     assert body["log_shipper"] == {"status": "disabled"}
     wait_until(lambda: client.get("/ready").json()["database"]["status"] == "ok", 5, "db ok")
@@ -95,38 +97,42 @@ def test_ops_endpoints(client: TestClient) -> None:
     assert "rp_log_records_dropped_total 0.0" in metrics
 
 
-def test_no_model_is_503(app_factory) -> None:
+def test_no_model_is_503(app_factory, caplog: pytest.LogCaptureFixture) -> None:
     client = app_factory()
     ready = client.get("/ready")
     assert ready.status_code == 503
-    assert "MODEL_PATH" in ready.json()["model"]["error"]
+    assert ready.json()["model"] == {"status": "not loaded", "reason": "not configured"}
+    assert ready.json()["status"] == "no model"
+    assert any("MODEL_PATH" in record.getMessage() for record in caplog.records)
     response = client.post("/predict", json={"text": "great"})
     assert response.status_code == 503
-    assert "model not loaded" in response.json()["detail"]
+    assert "model not loaded (not configured)" in response.json()["detail"]
     assert client.post("/predict/batch", json={"texts": ["great"]}).status_code == 503
     assert client.get("/version").status_code == 503
     assert client.get("/health").status_code == 200
 
 
-def test_missing_folder_is_not_ready(app_factory, tmp_path: Path) -> None:
+def test_missing_folder_is_not_ready(
+    app_factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     client = app_factory(model_path=tmp_path / "nowhere")
     assert client.get("/ready").status_code == 503
-    assert "no model.pkl" in client.post("/predict", json={"text": "x"}).json()["detail"]
+    assert "load failed" in client.post("/predict", json={"text": "x"}).json()["detail"]
+    assert any("no model.pkl" in record.getMessage() for record in caplog.records)
 
 
-def test_checksum_mismatch_is_not_ready(app_factory, tiny_model: Path, tmp_path: Path) -> None:
+def test_checksum_mismatch_refuses_to_start(app_factory, tiny_model: Path, tmp_path: Path) -> None:
     import shutil
+
+    from app.backend.model import ModelIntegrityError
 
     tampered = tmp_path / "tampered"
     shutil.copytree(tiny_model, tampered)
     card = json.loads((tampered / "model_card.json").read_text())
     card["model_sha256"] = "0" * 64
     (tampered / "model_card.json").write_text(json.dumps(card))
-    client = app_factory(model_path=tampered)
-    ready = client.get("/ready")
-    assert ready.status_code == 503
-    assert "checksum mismatch" in ready.json()["model"]["error"]
-    assert client.post("/predict", json={"text": "great"}).status_code == 503
+    with pytest.raises(ModelIntegrityError, match=r"model_card\.json model_sha256 is 0{64}"):
+        app_factory(model_path=tampered)
 
 
 def test_api_key(app_factory, tiny_model: Path) -> None:
@@ -155,7 +161,7 @@ def test_migrations_on_sqlite_from_empty(tmp_path: Path) -> None:
     database.migrate()  # idempotent
     with create_engine(f"sqlite:///{tmp_path / 'fresh.db'}").connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0001"
+        assert version == "0002"
         assert connection.execute(text("SELECT count(*) FROM predictions")).scalar() == 0
     database.dispose()
 
@@ -167,8 +173,10 @@ def test_spooled_records_survive_restart(app_factory, tiny_model: Path, tmp_path
     not_a_file.mkdir()
     bad = app_factory(model_path=tiny_model, data_dir=data, database_url=f"sqlite:///{not_a_file}")
     ids = [bad.post("/predict", json={"text": "great"}).json()["request_id"] for _ in range(3)]
+    wait_until(
+        lambda: bad.get("/ready").json()["database"]["status"] == "degraded", 5, "outage seen"
+    )
     ready = bad.get("/ready").json()
-    assert ready["database"]["status"] == "degraded"
     assert ready["database"]["spooled"] == 3
     listed = bad.get("/predictions").json()
     assert {p["request_id"] for p in listed} == set(ids)
@@ -176,6 +184,6 @@ def test_spooled_records_survive_restart(app_factory, tiny_model: Path, tmp_path
     bad.__exit__(None, None, None)
 
     good = app_factory(model_path=tiny_model, data_dir=data)
-    services = good.app.state.services
-    wait_until(lambda: services.spool.depth == 0, 5, "spool drained after restart")
-    assert services.database.count() == 3
+    runtime = good.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained after restart")
+    assert runtime.database.count() == 3

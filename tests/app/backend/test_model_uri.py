@@ -22,7 +22,12 @@ def champion(
     project = tmp_path_factory.mktemp("uri-project")
     write_params(project)
     env = {**subprocess_env, "MLFLOW_TRACKING_URI": mlflow_server, "RP_MODEL_NAME": MODEL}
-    for module, *args in (("ml.data", "--version", "1"), ("ml.train",), ("ml.promote",)):
+    for module, *args in (
+        ("ml.data", "--version", "1"),
+        ("ml.tune",),
+        ("ml.train",),
+        ("ml.promote",),
+    ):
         result = run_module(module, *args, cwd=project, env=env)
         assert result.returncode == 0, f"{module}: {result.stderr}"
     return mlflow_server
@@ -45,12 +50,14 @@ def test_alias_is_resolved_downloaded_and_served(
 
 
 def test_unknown_alias_is_not_ready_with_a_reason(
-    champion: str, app_factory: Callable[..., TestClient]
+    champion: str, app_factory: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     client = app_factory(model_uri=f"models:/{MODEL}@staging", mlflow_tracking_uri=champion)
     ready = client.get("/ready")
     assert ready.status_code == 503
-    assert "staging" in ready.text
+    assert ready.json()["model"] == {"status": "not loaded", "reason": "load failed"}
+    # /ready has states only; the reason is in the log.
+    assert any("staging" in record.getMessage() for record in caplog.records)
     refused = client.post("/predict", json={"text": "Fine."})
     assert refused.status_code == 503
     assert refused.json()["detail"]

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from app.backend.main import create_app
 from tests.app.backend.conftest import PostgresCluster, make_settings, wait_until
-from tests.conftest import free_port, wait_for_http
+from tests.support.network import free_port, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_alembic_upgrade_from_empty_cli(pg_url: str, repo_root: Path, subprocess
     engine = create_engine(pg_url)
     with engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         )
     columns = {c["name"] for c in inspect(engine).get_columns("predictions")}
     assert {"request_id", "text", "text_sha256", "text_length", "label", "probability",
@@ -43,7 +43,7 @@ def test_alembic_upgrade_from_empty_cli(pg_url: str, repo_root: Path, subprocess
 def test_every_endpoint_on_postgres(exported_model: Path, pg_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, model_path=exported_model, database_url=pg_url)
     with TestClient(create_app(settings)) as client:
-        services = client.app.state.services
+        runtime = client.app.state.runtime
         assert client.get("/health").status_code == 200
         wait_until(lambda: client.get("/ready").json()["database"]["status"] == "ok", 10, "db")
         card = client.get("/version").json()
@@ -59,7 +59,7 @@ def test_every_endpoint_on_postgres(exported_model: Path, pg_url: str, tmp_path:
             "/feedback", json={"request_id": single["request_id"], "correct_label": "negative"}
         )
         assert feedback.status_code == 200
-        wait_until(lambda: services.spool.depth == 0, 10, "spool drained")
+        wait_until(lambda: runtime.spool.depth == 0, 10, "spool drained")
         listed = client.get("/predictions", params={"limit": 10}).json()
         assert len(listed) == 3
         assert all(p["stored"] for p in listed)
@@ -140,7 +140,10 @@ def test_database_outage_loses_nothing(
                 postgres.start()
                 send(10)
                 wait_until(
-                    lambda: http.get("/ready").json()["database"] == {"status": "ok", "spooled": 0},
+                    lambda: (
+                        http.get("/ready").json()["database"]["spooled"] == 0
+                        and http.get("/ready").json()["database"]["status"] == "ok"
+                    ),
                     30,
                     "spool drained after the outage",
                 )

@@ -12,11 +12,11 @@ import pytest
 
 from app.backend.logs import EsShipper
 from tests.app.backend.conftest import wait_until
-from tests.conftest import free_port
+from tests.support.network import free_port
 
 
 class BulkServer:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[dict] = []
         outer = self
 
@@ -45,7 +45,7 @@ class BulkServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
@@ -113,18 +113,72 @@ def test_requests_ship_their_log_lines(app_factory, tiny_model: Path, bulk_serve
 
 
 def test_es_down_never_affects_requests(app_factory, tiny_model: Path) -> None:
+    """Records wait (bounded queue, the batch in hand retried with back-off); overflow counts."""
     dead = f"http://127.0.0.1:{free_port()}"
-    client = app_factory(model_path=tiny_model, es_url=dead, es_flush_seconds=0.05)
-    for _ in range(5):
+    client = app_factory(model_path=tiny_model, es_url=dead, es_flush_seconds=0.05, es_queue_size=3)
+    assert client.post("/predict", json={"text": "great"}).status_code == 200
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.shipper.failing, 5, "shipper noticed")
+    for _ in range(10):  # the first batch waits; 3 queue behind it, the others drop
         assert client.post("/predict", json={"text": "great"}).status_code == 200
-    services = client.app.state.services
-    wait_until(lambda: services.shipper.dropped >= 5, 5, "records dropped")
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json()["log_shipper"]["status"] == "dropping"
-    assert ready.json()["log_shipper"]["dropped"] >= 5
+    state = ready.json()["log_shipper"]
+    assert state["status"] == "unavailable"
+    assert "error" not in state
+    assert state["dropped"] >= 10 - 3
+    assert 3 < state["queued"] <= 3 + 2
     metrics = client.get("/metrics").text
     dropped = next(
         line for line in metrics.splitlines() if line.startswith("rp_log_records_dropped_total")
     )
-    assert float(dropped.split()[-1]) >= 5
+    assert float(dropped.split()[-1]) >= 10 - 3
+
+
+def test_shipper_retries_until_es_returns(bulk_server: BulkServer) -> None:
+    """A batch sent while Elasticsearch is down is kept and shipped once it answers again."""
+    port = free_port()
+    shipper = EsShipper(f"http://127.0.0.1:{port}", flush_seconds=0.05, max_backoff=0.2)
+    shipper.start()
+    for index in range(4):
+        shipper.submit({"@timestamp": "2026-01-02T10:00:00.000Z", "request_id": str(index)})
+    wait_until(lambda: shipper.failing, 5, "failure noticed")
+    assert shipper.state()["status"] == "unavailable"
+    assert shipper.state()["queued"] == 4
+    # Elasticsearch comes back on the same address.
+    bulk_server.server.server_close()
+    revived = BulkServer(port)
+    thread = threading.Thread(target=revived.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: len(revived.docs) == 4, 10, "kept batch shipped")
+        assert shipper.state() == {"status": "ok", "dropped": 0, "shipped": 4, "queued": 0}
+    finally:
+        shipper.stop()
+        revived.server.shutdown()
+        revived.server.server_close()
+
+
+def test_shipper_survives_any_exception(bulk_server: BulkServer) -> None:
+    """An unexpected error drops that batch (counted), is logged, and the thread goes on."""
+    shipper = EsShipper(bulk_server.url, flush_seconds=0.05)
+    shipper.thread.min_backoff = 0.01
+    original = shipper.encode
+    calls = {"n": 0}
+
+    def broken_once(batch):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug")
+        return original(batch)
+
+    shipper.encode = broken_once  # type: ignore[method-assign]
+    shipper.start()
+    shipper.submit({"request_id": "lost"})
+    wait_until(lambda: shipper.thread.errors == 1, 5, "error caught")
+    shipper.submit({"request_id": "after"})
+    wait_until(lambda: len(bulk_server.docs) == 1, 5, "shipping resumed")
+    assert shipper.thread.state == "running"
+    assert shipper.dropped == 1
+    shipper.stop()
+    assert shipper.thread.state == "stopped"

@@ -113,3 +113,13 @@ def test_openapi_documents_errors(client: TestClient) -> None:
     responses = spec["paths"]["/predict"]["post"]["responses"]
     assert {"200", "400", "413", "422", "503"} <= set(responses)
     assert client.get("/docs").status_code == 200
+
+
+def test_batch_over_the_character_cap_is_413_naming_the_limit(app_factory, tiny_model) -> None:
+    client = app_factory(model_path=tiny_model, max_batch_chars=50_000)
+    response = client.post("/predict/batch", json={"texts": ["x" * 20_000] * 3})
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert "60000 characters" in detail
+    assert "50000 (MAX_BATCH_CHARS)" in detail
+    assert client.post("/predict/batch", json={"texts": ["x" * 20_000] * 2}).status_code == 200

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from app.frontend.client import ApiClient, ApiError, ModelCard, Prediction
-from tests.conftest import free_port
+from tests.support.network import free_port
 
 from .conftest import MODEL_CARD, FakeBackend
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port, running_backend, stop_process, wait_for_http
+from tests.conftest import REPO_ROOT, running_backend, stop_process
+from tests.support.network import free_port, wait_for_http
 
 pytestmark = pytest.mark.integration
 
@@ -130,4 +131,57 @@ def test_positive_review_in_a_real_browser(page_url: str, backend_url: str):
             browser.close()
     assert "NEGATIVE" not in body
     assert "Traceback" not in body
+    # The page's route to the API is not an address the user could open: never shown.
+    assert backend_url not in body
+    assert "API:" not in body
     assert SCREENSHOT.stat().st_size > 0
+
+
+BATCH_CSV = (
+    "id,review\n"
+    f'1,"{POSITIVE_REVIEW}"\n'
+    '2,"A dull, boring mess with terrible acting. The worst film in years, a waste of time."\n'
+    "3,\n"
+)
+
+
+def test_batch_results_download_as_csv(page_url: str, tmp_path: Path):
+    """Upload a CSV, analyse it through the real API, and download the results in Chromium."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    import pandas as pd
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+            page.set_default_timeout(30_000)
+            page.goto(page_url)
+            page.get_by_role("tab", name="Batch (CSV)").click()
+            page.locator("input[type='file']").set_input_files(
+                files=[
+                    {"name": "reviews.csv", "mimeType": "text/csv", "buffer": BATCH_CSV.encode()}
+                ]
+            )
+            expect(page.get_by_text("2 reviews found in column").first).to_be_visible()
+            page.get_by_role("button", name="Analyze file").click()
+            button = page.get_by_role("button", name="Download results CSV")
+            expect(button).to_be_visible()
+            with page.expect_download() as download_info:
+                button.click()
+            download = download_info.value
+            saved = tmp_path / download.suggested_filename
+            download.save_as(saved)
+        finally:
+            browser.close()
+    assert download.suggested_filename == "reviews-predictions.csv"
+    results = pd.read_csv(saved)
+    assert list(results.columns) == [
+        "row", "review", "label", "probability", "model_version", "request_id",
+    ]  # fmt: skip
+    assert results["row"].tolist() == [1, 2]
+    assert results["label"].tolist() == ["positive", "negative"]
+    assert results["request_id"].str.fullmatch(r"[0-9a-f]{32}").all()

