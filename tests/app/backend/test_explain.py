@@ -210,3 +210,18 @@ def test_explanations_are_exact_on_hold_out_reviews(exported_model: Path) -> Non
     assert _explanation_matches(predictor, reviews, float64=True) < LOGIT_TOLERANCE_FLOAT64
     explanations = predictor.explain(reviews[:200])
     assert any(term.startswith("not_") for e in explanations for term in e.contributions)
+
+
+def test_a_batch_larger_than_a_chunk_keeps_each_explanation_with_its_text(
+    client: TestClient,
+) -> None:
+    texts = [
+        POSITIVE[i % len(POSITIVE)] if i % 2 else NEGATIVE[i % len(NEGATIVE)] for i in range(21)
+    ]
+    results = client.post("/predict/batch", json={"texts": texts, "explain": True}).json()
+    assert len(results) == len(texts)
+    for result in results:
+        explanation = result["explanation"]
+        assert _logistic(explanation["logit"]) == pytest.approx(
+            result["positive_probability"], abs=1e-12
+        )
