@@ -336,6 +336,10 @@ BENCH_BASELINE_REF ?= main
 bench-serve: $(VENV_STAMP) bench-tools ## Serving benchmark: the backend vs BENCH_BASELINE_REF's and mlflow models serve
 	$(BIN)/python -m bench.serve --baseline-ref $(BENCH_BASELINE_REF)
 
+.PHONY: bench-explain
+bench-explain: $(VENV_STAMP) ## What explain: true adds per review, beside the default scoring path (see docs/benchmarks.md)
+	$(BIN)/python -m bench.explain
+
 .PHONY: bench-drain
 bench-drain: $(VENV_STAMP) bench-tools ## Backlog drain into PostgreSQL: records/s for 10k, 100k and 1M spooled records
 	$(BIN)/python -m bench.drain

@@ -12,8 +12,9 @@ The same client (wrk, one different hold-out review per request) loads ``/predic
 ``/invocations`` at concurrency 1, 8 and 32 for a fixed time each; the baseline's concurrency-32
 runs alternate with this tree's. Also measured: ``/predict/batch`` with 256 reviews, ``/health``
 latency while maximal batches run, cold start to ready, RSS after warm-up, the service's compiled
-scorer in process (``Predictor.positive_probabilities``) on the same reviews, and one spool append
-(what storing a prediction costs on the request path).
+scorer in process (``Predictor.positive_probabilities``) on the same reviews, next to what
+``explain: true`` adds to it (bench/explain.py), and one spool append (what storing a prediction
+costs on the request path).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.explain import explain_overhead
 from tests.support.network import free_port, wait_for_http
 from tests.support.postgres import throwaway_cluster
 from tests.support.processes import tree_rss_mb
@@ -308,6 +310,7 @@ def main() -> int:
         p50, fast = in_process_p50_ms(model_dir, reviews)
         results["in_process_scorer_p50_ms"] = p50
         results["in_process_scorer_is_compiled"] = fast
+        results["in_process_explain"] = explain_overhead(model_dir, reviews)
 
         sink_port = free_port()
         sink = subprocess.Popen([sys.executable, str(ES_SINK), str(sink_port)])

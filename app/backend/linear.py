@@ -12,6 +12,10 @@ on probe texts chosen to expose what a setting changes: repeated words (binary o
 long reviews (norms), negation scopes, markup, and texts made of the model's own strongest
 n-grams. When it refuses, the service serves ``predict_proba`` and says so on ``/version`` and
 ``/metrics`` (``rp_model_fast_path``).
+
+Because the score is that sum, ``LinearTextScorer.explain`` splits it exactly: each n-gram's
+share of the logit plus the intercept is the logit itself, the number ``positive_probability``
+passes through the logistic function. Explanations exist only where the scorer does.
 """
 
 from __future__ import annotations
@@ -46,6 +50,30 @@ PROBES = (
 # How many of the model's strongest n-grams the vocabulary probes use, and the long probe's size.
 VOCABULARY_PROBE_TERMS = 400
 LONG_PROBE_CHARACTERS = 20_000
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One review's logit, split: ``intercept + sum(contributions.values())`` is the logit.
+
+    ``contributions`` holds every in-vocabulary n-gram of the review, spelled as the model sees
+    it (lower-cased, negation-marked like ``not_good``), with its signed share of the logit:
+    above zero pushes toward positive, below toward negative.
+    """
+
+    intercept: float
+    contributions: dict[str, float]
+
+    @property
+    def logit(self) -> float:
+        return self.intercept + math.fsum(self.contributions.values())
+
+    def strongest(self, count: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The ``count`` terms pushing hardest toward positive, then toward negative."""
+        ranked = sorted(self.contributions.items(), key=lambda item: (-item[1], item[0]))
+        positive = [item for item in ranked[:count] if item[1] > 0]
+        negative = [item for item in reversed(ranked[-count:]) if item[1] < 0]
+        return positive, negative
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,32 @@ class LinearTextScorer:
             return 1.0 / (1.0 + math.exp(-score))
         exponential = math.exp(score)
         return exponential / (1.0 + exponential)
+
+    def explain(self, text: str) -> Explanation:
+        """Each n-gram's exact share of the logit ``positive_probability`` computes.
+
+        Kept apart from ``positive_probability`` so that scoring without an explanation does no
+        extra work: this one keeps the terms' spellings, which that one never looks at.
+        """
+        vocabulary = self._vocabulary
+        counts = Counter(term for term in self._analyzer(text) if term in vocabulary)
+        idf = self._idf
+        weights = self._weights
+        values: dict[str, tuple[float, float]] = {}
+        squared_norm = 0.0
+        for term, count in counts.items():
+            index = vocabulary[term]
+            tf = 1.0 + math.log(count) if self._sublinear_tf else float(count)
+            value = tf * idf[index]
+            squared_norm += value * value
+            values[term] = (value, weights[index])
+        norm = math.sqrt(squared_norm)
+        contributions = (
+            {term: value * weight / norm for term, (value, weight) in values.items()}
+            if norm
+            else {}
+        )
+        return Explanation(self._intercept, contributions)
 
 
 def _vectorizer_problems(vectorizer: Any) -> list[str]:  # noqa: ANN401 - a fitted vectorizer

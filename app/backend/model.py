@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.backend.linear import ScorerChoice, compile_scorer
+from app.backend.linear import Explanation, ScorerChoice, compile_scorer
 from ml import integrity
 from ml.contract import (
     CARD_NAME,
@@ -50,6 +50,10 @@ LINEAGE_TAGS = ("git_sha", "git_dirty", "data_md5", "data_version", "train_rows"
 
 class ModelLoadError(RuntimeError):
     """The model cannot be served; the message says why. The service stays up, not ready."""
+
+
+class ExplanationUnavailableError(RuntimeError):
+    """The served model has no compiled scorer, so no exact per-term explanation."""
 
 
 class ModelIntegrityError(ModelLoadError):
@@ -137,6 +141,24 @@ class Predictor:
             return [scorer.positive_probability(text) for text in texts]
         probabilities = self.pipeline.predict_proba(np.array(texts, dtype=object))
         return [float(row) for row in probabilities[:, self._positive_column].tolist()]
+
+    @property
+    def cannot_explain(self) -> str | None:
+        """Why this model gives no explanations, or None when it does."""
+        if self.scorer.fast_path:
+            return None
+        return (
+            "explanations need the compiled linear scorer, which is off for model "
+            f"{self.name} version {self.version} ({self.scorer.reason}); "
+            "send the request without explain"
+        )
+
+    def explain(self, texts: list[str]) -> list[Explanation]:
+        """Each text's logit split into per-n-gram contributions (the compiled scorer's own)."""
+        scorer = self.scorer.scorer
+        if scorer is None:
+            raise ExplanationUnavailableError(self.cannot_explain)
+        return [scorer.explain(text) for text in texts]
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         results = []

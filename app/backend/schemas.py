@@ -11,6 +11,8 @@ from app.backend.text_policy import unstorable_reason
 
 MAX_TEXT_CHARS = 20_000
 MAX_BATCH = 256
+# How many terms an explanation lists per label: enough to read, small enough to show.
+EXPLAIN_TOP_TERMS = 10
 REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
@@ -48,8 +50,16 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+EXPLAIN_DESCRIPTION = (
+    "true: each result also carries `explanation`, the n-grams that pushed it toward each "
+    "label with their exact shares of the logit. Needs the compiled linear scorer (501 when "
+    "the served model has none, see /version `scorer`). Default false."
+)
+
+
 class PredictRequest(StrictModel):
     text: ReviewText
+    explain: bool = Field(default=False, description=EXPLAIN_DESCRIPTION)
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"text": "A wonderful film, I loved every minute."}]}
@@ -58,6 +68,42 @@ class PredictRequest(StrictModel):
 
 class BatchRequest(StrictModel):
     texts: list[ReviewText] = Field(min_length=1, max_length=MAX_BATCH)
+    explain: bool = Field(default=False, description=EXPLAIN_DESCRIPTION)
+
+
+class TermContribution(BaseModel):
+    term: str = Field(
+        description="an n-gram as the model sees it: lower-cased, markup removed, words in a "
+        "negation scope prefixed `not_` (`not_good`), n-grams joined by a space"
+    )
+    contribution: float = Field(
+        description="its share of the logit: above 0 toward positive, below 0 toward negative"
+    )
+
+
+class ExplanationOut(BaseModel):
+    """Exact for the linear model: intercept + every term's contribution = the logit, and
+    positive_probability = 1 / (1 + exp(-logit))."""
+
+    positive: list[TermContribution] = Field(
+        max_length=EXPLAIN_TOP_TERMS,
+        description=f"up to {EXPLAIN_TOP_TERMS} terms pushing hardest toward positive, "
+        "strongest first",
+    )
+    negative: list[TermContribution] = Field(
+        max_length=EXPLAIN_TOP_TERMS,
+        description=f"up to {EXPLAIN_TOP_TERMS} terms pushing hardest toward negative, "
+        "strongest (most negative) first",
+    )
+    intercept: float = Field(
+        description="the model's bias, the logit of a review it knows no term of"
+    )
+    other: float = Field(
+        description="the summed contributions of the review's terms not listed above"
+    )
+    logit: float = Field(
+        description="intercept + the listed contributions + other: the model's score"
+    )
 
 
 class PredictionOut(BaseModel):
@@ -66,6 +112,9 @@ class PredictionOut(BaseModel):
     positive_probability: float = Field(ge=0, le=1, description="probability of 'positive'")
     model_version: str
     request_id: str = Field(pattern=REQUEST_ID_PATTERN, description="uuid4 hex")
+    explanation: ExplanationOut | None = Field(
+        default=None, description="present only when the request asked for `explain: true`"
+    )
 
 
 class FeedbackRequest(StrictModel):
@@ -121,6 +170,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or wrong X-API-Key",
         404: "Unknown request_id",
         413: "Body larger than MAX_BODY_BYTES, or a batch over MAX_BATCH_CHARS characters",
+        501: "explain: true, but the served model has no compiled linear scorer to explain it "
+        "(nothing was predicted or recorded; send it without explain)",
         503: "No model loaded, or the spool is full (Retry-After says when to retry)",
     }
     return {code: {"model": ErrorOut, "description": reasons[code]} for code in codes}

@@ -88,6 +88,23 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+class TermContribution(_Response):
+    """An n-gram as the model sees it and its signed share of the logit."""
+
+    term: str
+    contribution: float
+
+
+class Explanation(_Response):
+    """``explanation`` of a prediction asked with ``explain: true``: the strongest terms."""
+
+    positive: list[TermContribution] = Field(default_factory=list)
+    negative: list[TermContribution] = Field(default_factory=list)
+    intercept: float = 0.0
+    other: float = 0.0
+    logit: float = 0.0
+
+
 class Prediction(_Response):
     """One prediction, as ``/predict``, ``/predict/batch`` and ``/predictions`` return it."""
 
@@ -97,6 +114,7 @@ class Prediction(_Response):
     request_id: str
     text: str | None = None
     created_at: str | None = None
+    explanation: Explanation | None = None
 
 
 class ModelCard(_Response):
@@ -157,8 +175,9 @@ class ApiClient:
 
     # -- endpoints -------------------------------------------------------------------------
 
-    def predict(self, text: str) -> Prediction:
-        body = self._request("POST", "/predict", json={"text": text})
+    def predict(self, text: str, *, explain: bool = False) -> Prediction:
+        payload: dict[str, Any] = {"text": text, "explain": True} if explain else {"text": text}
+        body = self._request("POST", "/predict", json=payload)
         return _parse(Prediction, body, "/predict")
 
     def predict_batch(self, texts: Sequence[str]) -> list[Prediction]:

@@ -22,15 +22,22 @@ import anyio
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from app.backend.explanations import as_output
 from app.backend.model import Prediction, Predictor
 from app.backend.routes.deps import predictor, runtime_of
 from app.backend.runtime import Runtime
-from app.backend.schemas import BatchRequest, PredictionOut, PredictRequest, error_responses
+from app.backend.schemas import (
+    EXPLAIN_TOP_TERMS,
+    BatchRequest,
+    PredictionOut,
+    PredictRequest,
+    error_responses,
+)
 from app.backend.spool import SpoolFullError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["predictions"])
-ERRORS = error_responses(400, 401, 413, 503)
+ERRORS = error_responses(400, 401, 413, 501, 503)
 
 
 # A batch is scored this many texts at a time, with the GIL offered to the event loop between
@@ -48,7 +55,29 @@ def _score(model: Predictor, texts: list[str]) -> list[Prediction]:
     return results
 
 
-def _run(runtime: Runtime, model: Predictor, texts: list[str]) -> list[dict[str, Any]]:
+def _explanations(model: Predictor, texts: list[str]) -> list[dict[str, Any]]:
+    """Each text's ``explanation``, chunked like ``_score`` for the same reason."""
+    explained: list[dict[str, Any]] = []
+    for first in range(0, len(texts), CHUNK):
+        explained.extend(
+            as_output(explanation, EXPLAIN_TOP_TERMS)
+            for explanation in model.explain(texts[first : first + CHUNK])
+        )
+        if len(texts) > CHUNK:
+            time.sleep(0)  # releases the GIL: the loop thread takes it if it waits
+    return explained
+
+
+def _explainable(model: Predictor) -> Predictor:
+    """The model, when it can explain; else a 501 before anything is scored or recorded."""
+    if (reason := model.cannot_explain) is not None:
+        raise HTTPException(status_code=501, detail=reason)
+    return model
+
+
+def _run(
+    runtime: Runtime, model: Predictor, texts: list[str], explain: bool = False
+) -> list[dict[str, Any]]:
     started = time.perf_counter()
     results = _score(model, texts)
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -101,6 +130,11 @@ def _run(runtime: Runtime, model: Predictor, texts: list[str]) -> list[dict[str,
         ) from None
     for output in outputs:
         runtime.metrics.count_prediction(output["label"])
+    if explain:
+        # After the records are spooled, and outside latency_ms: the stored record is the same
+        # with or without an explanation.
+        for output, explanation in zip(outputs, _explanations(model, texts), strict=True):
+            output["explanation"] = explanation
     return outputs
 
 
@@ -110,11 +144,16 @@ def _run(runtime: Runtime, model: Predictor, texts: list[str]) -> list[dict[str,
     responses=ERRORS,
     summary="Sentiment of one review",
     description="`probability` is that of the returned `label`; `positive_probability` is "
-    "P(positive). Every prediction is recorded (spooled, then stored in the database).",
+    "P(positive). Every prediction is recorded (spooled, then stored in the database). With "
+    f"`explain: true`, `explanation` lists up to {EXPLAIN_TOP_TERMS} n-grams per label with "
+    "their exact shares of the logit; 501 when the served model cannot explain.",
 )
 async def predict(body: PredictRequest, request: Request) -> Response:
     runtime = runtime_of(request)
-    output = _run(runtime, predictor(runtime), [body.text])[0]
+    model = predictor(runtime)
+    if body.explain:
+        model = _explainable(model)
+    output = _run(runtime, model, [body.text], body.explain)[0]
     info = request.scope.get("rp")
     if info is not None:
         info.update(
@@ -132,11 +171,14 @@ async def predict(body: PredictRequest, request: Request) -> Response:
     responses=ERRORS,
     summary="Sentiment of 1-256 reviews",
     description="One result per text, in order, each with its own request_id. 413 when the "
-    "texts hold more than MAX_BATCH_CHARS characters together.",
+    "texts hold more than MAX_BATCH_CHARS characters together. `explain: true` as for "
+    "/predict.",
 )
 async def predict_batch(body: BatchRequest, request: Request) -> Response:
     runtime = runtime_of(request)
     model = predictor(runtime)
+    if body.explain:
+        model = _explainable(model)
     limit = runtime.settings.max_batch_chars
     total = sum(len(text) for text in body.texts)
     if total > limit:
@@ -146,7 +188,7 @@ async def predict_batch(body: BatchRequest, request: Request) -> Response:
             f"{limit} (MAX_BATCH_CHARS); send fewer or shorter texts per request",
         )
     outputs = await anyio.to_thread.run_sync(
-        _run, runtime, model, body.texts, limiter=runtime.batch_limiter
+        _run, runtime, model, body.texts, body.explain, limiter=runtime.batch_limiter
     )
     info = request.scope.get("rp")
     if info is not None:

@@ -48,6 +48,8 @@ class FakeBackend:
     feedback: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     overrides: dict[tuple[str, str], Canned] = field(default_factory=dict)
+    # True: answer explain: true with the backend's 501 (a model without the compiled scorer).
+    cannot_explain: bool = False
 
     def override(
         self,
@@ -67,12 +69,14 @@ class FakeBackend:
         self.feedback.clear()
         self.requests.clear()
         self.overrides.clear()
+        self.cannot_explain = False
 
     # The contract ---------------------------------------------------------------------------
 
-    def predict_one(self, text: str) -> dict[str, Any]:
-        positive = sum(text.lower().count(word) for word in ("good", "great", "loved", "best"))
-        negative = sum(text.lower().count(word) for word in ("bad", "awful", "boring", "worst"))
+    def predict_one(self, text: str, explain: bool = False) -> dict[str, Any]:
+        words = text.lower()
+        positive = sum(words.count(word) for word in POSITIVE_WORDS)
+        negative = sum(words.count(word) for word in NEGATIVE_WORDS)
         label = "positive" if positive >= negative else "negative"
         record = {
             "label": label,
@@ -83,6 +87,8 @@ class FakeBackend:
             "created_at": "2026-11-26T19:00:00Z",
         }
         self.predictions.insert(0, record)
+        if explain:
+            return {**record, "explanation": explanation_of(words)}
         return record
 
     def answer(self, method: str, path: str, query: str, body: Any) -> tuple[int, object]:
@@ -103,7 +109,10 @@ class FakeBackend:
                 return 422, _validation_error(
                     ["body", "text"], "String should have at most 20000 characters"
                 )
-            return 200, self.predict_one(text)
+            explain = body.get("explain", False)
+            if explain and self.cannot_explain:
+                return 501, {"detail": CANNOT_EXPLAIN}
+            return 200, self.predict_one(text, explain is True)
         if method == "POST" and path == "/predict/batch":
             texts = body.get("texts") if isinstance(body, dict) else None
             if not isinstance(texts, list) or not 1 <= len(texts) <= 256:
@@ -118,6 +127,36 @@ class FakeBackend:
             self.feedback.append(body)
             return 200, {"request_id": body["request_id"], "stored": True}
         return 404, {"detail": "Not Found"}
+
+
+POSITIVE_WORDS = ("good", "great", "loved", "best")
+NEGATIVE_WORDS = ("bad", "awful", "boring", "worst")
+CANNOT_EXPLAIN = (
+    "explanations need the compiled linear scorer, which is off for model imdb-sentiment "
+    "version 7 (not reproduced: TfidfVectorizer binary=True); send the request without explain"
+)
+
+
+def explanation_of(words: str) -> dict[str, object]:
+    """The backend's ``explanation`` shape: +/-1 per occurrence of the fake's words."""
+    positive = [
+        {"term": word, "contribution": float(words.count(word))}
+        for word in POSITIVE_WORDS
+        if word in words
+    ]
+    negative = [
+        {"term": word, "contribution": -float(words.count(word))}
+        for word in NEGATIVE_WORDS
+        if word in words
+    ]
+    logit = 0.1 + sum(item["contribution"] for item in positive + negative)
+    return {
+        "positive": positive,
+        "negative": negative,
+        "intercept": 0.1,
+        "other": 0.0,
+        "logit": logit,
+    }
 
 
 def _validation_error(loc: list[str], msg: str) -> dict[str, object]:

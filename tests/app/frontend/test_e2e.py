@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.frontend.highlight import NEGATIVE_RGB, POSITIVE_RGB
 from tests.conftest import REPO_ROOT, running_backend, stop_process
 from tests.support.network import free_port, wait_for_http
 
@@ -119,8 +121,21 @@ def test_positive_review_in_a_real_browser(page_url: str, backend_url: str):
             review.press("Control+Enter")  # a text area commits its value on blur or Ctrl+Enter
             page.get_by_role("button", name="Analyze", exact=True).click()
 
-            expect(page.get_by_text("POSITIVE", exact=False).first).to_be_visible()
+            # The result heading, in capitals: "positive" is also in the model card's hidden
+            # "recall_positive" and in the Explain option's hidden tooltip.
+            expect(page.get_by_text(re.compile(r"\bPOSITIVE\b")).first).to_be_visible()
             expect(page.get_by_text("Probability:").first).to_be_visible()
+            # explain is on by default: the review comes back with its words tinted.
+            explained = page.locator(".rp-explained")
+            expect(explained).to_be_visible()
+            expect(page.get_by_role("columnheader", name="pushes toward")).to_be_visible()
+            tints = {
+                kind: page.locator(f".rp-explained span.rp-{kind}").evaluate_all(
+                    "spans => spans.map(s => [s.textContent, getComputedStyle(s).backgroundColor])"
+                )
+                for kind in ("positive", "negative")
+            }
+            explained_text = explained.inner_text()
             body = page.inner_text("body")
 
             # Thumbs up goes to the real /feedback (its request id comes from the real /predict).
@@ -131,6 +146,13 @@ def test_positive_review_in_a_real_browser(page_url: str, backend_url: str):
             browser.close()
     assert "NEGATIVE" not in body
     assert "Traceback" not in body
+    # The real model's strongest positive words are tinted green, and whatever pulled the other
+    # way red; the review reads the same as typed around them.
+    assert " ".join(explained_text.split()) == " ".join(POSITIVE_REVIEW.split())
+    positive_words = {word.lower() for word, _ in tints["positive"]}
+    assert {"wonderful", "superb", "best"} & positive_words, tints
+    assert all(color.startswith(f"rgba({POSITIVE_RGB}, ") for _, color in tints["positive"])
+    assert all(color.startswith(f"rgba({NEGATIVE_RGB}, ") for _, color in tints["negative"])
     # The page's route to the API is not an address the user could open: never shown.
     assert backend_url not in body
     assert "API:" not in body

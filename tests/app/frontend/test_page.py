@@ -260,3 +260,44 @@ def test_read_reviews_csv_is_what_the_page_uses():
     batch = read_reviews_csv(b"Text\nfine\n", max_rows=10)
     assert batch.column == "Text"
     assert batch.texts == ("fine",)
+
+
+def explanation_tables(page: AppTest) -> list[object]:
+    return [table.value for table in page.table if "pushes toward" in table.value.columns]
+
+
+def test_analysis_explains_the_verdict(page_env: pytest.MonkeyPatch, fake_backend: FakeBackend):
+    page = analyze(start_page(page_env, fake_backend.url), "Great cast, loved it, boring ending.")
+    assert page.checkbox(key="explain").value is True
+    assert "##### Why" in texts(page.markdown)
+    (table,) = explanation_tables(page)
+    assert list(table.columns) == ["pushes toward", "contribution"]
+    assert table.index.name == "term"
+    assert dict(zip(table.index, table["pushes toward"], strict=True)) == {
+        "great": "positive",
+        "loved": "positive",
+        "boring": "negative",
+    }
+    assert "add up to" in texts(page.caption)
+    assert not page.error
+
+
+def test_explain_can_be_turned_off(page_env: pytest.MonkeyPatch, fake_backend: FakeBackend):
+    page = start_page(page_env, fake_backend.url)
+    page.checkbox(key="explain").uncheck().run()
+    page = analyze(page, POSITIVE)
+    assert "##### Why" not in texts(page.markdown)
+    assert explanation_tables(page) == []
+    assert ":green[:material/sentiment_satisfied: POSITIVE]" in texts(page.markdown)
+
+
+def test_a_model_that_cannot_explain_still_predicts(
+    page_env: pytest.MonkeyPatch, fake_backend: FakeBackend
+):
+    fake_backend.cannot_explain = True
+    page = analyze(start_page(page_env, fake_backend.url), POSITIVE)
+    assert ":green[:material/sentiment_satisfied: POSITIVE]" in texts(page.markdown)
+    assert "No explanation: " in texts(page.info)
+    assert "compiled linear scorer" in texts(page.info)
+    assert "##### Why" not in texts(page.markdown)
+    assert not page.error
