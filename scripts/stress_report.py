@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The stress test's helper (playbooks/stress.yml): sample the autoscaler, then write the report.
+"""The stress_test role's helper: sample the autoscaler, then write the report.
 
     stress_report.py sample --namespace NS --hpa NAME --deployment NAME --out samples.jsonl \\
         --stop-file F [--interval 5] [--max-seconds N] [--kubectl kubectl] [--kubeconfig PATH]

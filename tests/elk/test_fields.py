@@ -28,7 +28,14 @@ DASHBOARD = [
     for line in (ROLE / "files" / "dashboard.ndjson").read_text(encoding="utf-8").splitlines()
     if line.strip()
 ]
-ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text(encoding="utf-8"))
+_RAW_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text(encoding="utf-8"))
+# The index names are written once, as _elk_index_prefix, and derived from it.
+ROLE_VARS = {
+    name: value.replace("{{ _elk_index_prefix }}", _RAW_VARS["_elk_index_prefix"])
+    if isinstance(value, str)
+    else value
+    for name, value in _RAW_VARS.items()
+}
 # A field name on the left of a KQL comparison: `label:*`, `status >= 400`.
 KQL_FIELD = re.compile(r"([@A-Za-z_][\w.@]*)\s*(?::|>=|<=|>|<)")
 

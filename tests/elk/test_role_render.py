@@ -39,8 +39,10 @@ def _offline(render_dir: Path, **overrides: object) -> dict:
 
 
 def _kubernetes_version() -> str:
-    data = yaml.safe_load((ROOT / "group_vars" / "all.yml").read_text(encoding="utf-8"))
-    return str(data["rotten_potatoes_kubernetes_version"])
+    data = yaml.safe_load(
+        (ROOT / "roles" / "platform" / "defaults" / "main.yml").read_text(encoding="utf-8")
+    )
+    return str(data["platform_kubernetes_version"])
 
 
 def test_render_carries_the_variables_validates_and_is_idempotent(tmp_path: Path) -> None:

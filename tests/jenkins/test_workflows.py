@@ -79,7 +79,13 @@ def test_every_online_scenario_runs_on_each_test_host_on_a_schedule() -> None:
     assert workflow["on"]["schedule"]
     matrix = workflow["jobs"]["molecule-online"]["strategy"]["matrix"]
     hosts = {(host["distro"], host["suite"]) for host in matrix["host"]}
-    assert hosts == {("debian", "bookworm"), ("ubuntu", "jammy"), ("ubuntu", "noble")}
+    # Every release the roles claim (roles/platform's platform_supported_os) is tested online.
+    assert hosts == {
+        ("debian", "bookworm"),
+        ("debian", "trixie"),
+        ("ubuntu", "jammy"),
+        ("ubuntu", "noble"),
+    }
     # The role list is discovered at run time, so a new online scenario joins the matrix by itself.
     assert "fromJSON(needs.scenarios.outputs.roles)" in matrix["role"]
     listing = workflow["jobs"]["scenarios"]["steps"][-1]["run"]

@@ -15,7 +15,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO_ROOT / "manifests"
-GROUP_VARS = REPO_ROOT / "group_vars" / "all.yml"
+# The overridable platform settings (ports, the Kubernetes version): the platform role's defaults.
+PLATFORM_DEFAULTS = REPO_ROOT / "roles" / "platform" / "defaults" / "main.yml"
 # Every kustomization a cluster may be given; the base is rendered too, so it stays valid alone.
 TARGETS = ("base", "overlays/minikube", "overlays/production")
 NAMESPACE = "rotten-potatoes"
@@ -97,15 +98,15 @@ def production() -> Rendered:
 
 
 @pytest.fixture(scope="session")
-def group_vars() -> dict[str, Any]:
-    return yaml.safe_load(GROUP_VARS.read_text(encoding="utf-8"))
+def platform_defaults() -> dict[str, Any]:
+    return yaml.safe_load(PLATFORM_DEFAULTS.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
-def kubernetes_version(group_vars: dict[str, Any]) -> str:
-    """The pinned Kubernetes version (group_vars/all.yml), which the schemas must match."""
-    version = str(group_vars["rotten_potatoes_kubernetes_version"])
-    assert version.count(".") == 2, f"rotten_potatoes_kubernetes_version={version!r}: not X.Y.Z"
+def kubernetes_version(platform_defaults: dict[str, Any]) -> str:
+    """The pinned Kubernetes version (roles/platform defaults), which the schemas must match."""
+    version = str(platform_defaults["platform_kubernetes_version"])
+    assert version.count(".") == 2, f"platform_kubernetes_version={version!r}: not X.Y.Z"
     return version
 
 

@@ -58,10 +58,10 @@ def test_hpa_scales_the_backend_on_half_its_cpu_request(rendered: Rendered) -> N
 
 
 def test_minikube_exposes_the_page_on_nodeport_30001(
-    minikube: Rendered, group_vars: dict[str, Any]
+    minikube: Rendered, platform_defaults: dict[str, Any]
 ) -> None:
-    expected = group_vars["rotten_potatoes_ports"]["web_nodeport"]
-    assert expected == 30001, f"group_vars/all.yml: web_nodeport is {expected}"
+    expected = platform_defaults["platform_ports"]["web_nodeport"]
+    assert expected == 30001, f"roles/platform/defaults/main.yml: web_nodeport is {expected}"
     service = minikube.named("Service", "frontend")
     node_ports = [port.get("nodePort") for port in service["spec"]["ports"]]
     assert service["spec"].get("type") == "NodePort", service["spec"]

@@ -182,7 +182,7 @@ BAD_INPUT = [
     ),
     pytest.param(
         {"app_deploy_mlflow_enabled": True},
-        ["app_deploy_mlflow_enabled must be false"],
+        ["app_deploy runs no MLflow: the mlflow role runs the tracking server"],
         id="mlflow-enabled",
     ),
     pytest.param(

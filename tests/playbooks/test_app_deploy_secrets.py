@@ -1,4 +1,6 @@
-"""app_deploy's secret sources (tasks/secrets.yml) and the backend's own Vault settings, offline.
+"""app_deploy's secrets, through the platform's one secrets mechanism (roles/platform,
+tasks/secrets.yml, which app_deploy runs first for its secret `backend`), and the backend's own
+Vault settings, offline.
 
 No Vault runs here and none is faked: the `vars` source is exercised for real; the `vault` source
 is checked up to the point where it needs a server (the address checks, and a real
@@ -18,7 +20,10 @@ import yaml
 
 from tests.playbooks.conftest import recap_changed
 from tests.playbooks.test_app_deploy_kubernetes import (
+    API_KEY,
     CLUSTER_TASK,
+    ES_PASSWORD,
+    PASSWORD,
     SECRETS,
     _base_vars,
     _closed_port,
@@ -33,24 +38,39 @@ pytestmark = pytest.mark.integration
 RENDER = "app_deploy_kubernetes_render"
 
 
-def test_the_vars_source_uses_the_variables(tmp_path: Path, kubeconfig: tuple[Path, str]) -> None:  # noqa: F811
+def test_the_vars_source_uses_the_variables(
+    tmp_path: Path,
+    kubeconfig: tuple[Path, str],  # noqa: F811
+) -> None:
     path, _ = kubeconfig
     check = [
         {
             "name": "Check the resolved secret values",
             "ansible.builtin.assert": {
                 "that": [
-                    "_app_deploy_secret_postgres_password == app_deploy_postgres_password",
-                    "_app_deploy_secret_api_key == app_deploy_api_key",
-                    "_app_deploy_secret_es_username == app_deploy_kubernetes_es_username",
-                    "_app_deploy_secret_es_password == app_deploy_kubernetes_es_password",
+                    "app_deploy_postgres_password == secret_backend_database_password",
+                    "app_deploy_api_key == secret_backend_api_key",
+                    "app_deploy_kubernetes_es_username == 'rotten_potatoes_shipper'",
+                    "app_deploy_kubernetes_es_password == secret_backend_es_password",
                 ],
                 "quiet": True,
             },
             "tags": [RENDER],
         }
     ]
-    result = _run_role(tmp_path, _base_vars(path), tags=RENDER, post_tasks=check)
+    # The ansible-vault variables, not the role's: its defaults take them from platform_secrets.
+    extra_vars = {
+        key: value
+        for key, value in _base_vars(path).items()
+        if key not in ("app_deploy_postgres_password", "app_deploy_api_key")
+        and not key.startswith("app_deploy_kubernetes_es_")
+    }
+    extra_vars |= {
+        "secret_backend_database_password": PASSWORD,
+        "secret_backend_api_key": API_KEY,
+        "secret_backend_es_password": ES_PASSWORD,
+    }
+    result = _run_role(tmp_path, extra_vars, tags=RENDER, post_tasks=check)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Check the resolved secret values" in output
@@ -61,35 +81,32 @@ def test_the_vars_source_uses_the_variables(tmp_path: Path, kubeconfig: tuple[Pa
 
 VAULT_BAD_INPUT = [
     pytest.param(
-        {"app_deploy_vault_addr": ""},
-        [
-            "app_deploy_secrets_source is vault, so app_deploy_vault_addr must be the Vault "
-            "server's URL"
-        ],
+        {"platform_vault_addr": ""},
+        ["platform_secrets_source is vault, so platform_vault_addr must be the Vault server's URL"],
         id="no-address",
     ),
     pytest.param(
-        {"app_deploy_vault_addr": "vault-01:8200"},
+        {"platform_vault_addr": "vault-01:8200"},
         ["got 'vault-01:8200'"],
         id="address-without-scheme",
     ),
     pytest.param(
         {
-            "app_deploy_vault_addr": "https://vault.example:8200",
-            "app_deploy_vault_auth_method": "approle",
+            "platform_vault_addr": "https://vault.example:8200",
+            "platform_vault_auth_method": "approle",
         },
         [
-            "app_deploy_vault_auth_method is approle: set app_deploy_vault_role_id and "
-            "app_deploy_vault_secret_id"
+            "platform_vault_auth_method is approle: set platform_vault_role_id and "
+            "platform_vault_secret_id"
         ],
         id="approle-without-ids",
     ),
     pytest.param(
         {
-            "app_deploy_vault_addr": "https://vault.example:8200",
-            "app_deploy_vault_ca_cert": "/nonexistent/ca.pem",
+            "platform_vault_addr": "https://vault.example:8200",
+            "platform_vault_ca_cert": "/nonexistent/ca.pem",
         },
-        ["app_deploy_vault_ca_cert '/nonexistent/ca.pem' is not a file on the control node"],
+        ["platform_vault_ca_cert '/nonexistent/ca.pem' is not a file on the control node"],
         id="missing-ca-file",
     ),
 ]
@@ -103,7 +120,7 @@ def test_the_vault_source_checks_its_settings_first(
     expected: list[str],
 ) -> None:
     path, server = kubeconfig
-    extra_vars = _base_vars(path, app_deploy_secrets_source="vault", **overrides)
+    extra_vars = _base_vars(path, platform_secrets_source="vault", **overrides)
     result = _run_role(tmp_path, extra_vars)
     output = _flat(result)
     assert result.returncode != 0, output
@@ -124,16 +141,16 @@ def test_an_unreachable_vault_names_the_address_and_the_path(
     token = "hvs." + secrets.token_urlsafe(24)
     extra_vars = _base_vars(
         path,
-        app_deploy_secrets_source="vault",
-        app_deploy_vault_addr=addr,
-        app_deploy_vault_token=token,
-        app_deploy_vault_timeout=5,
+        platform_secrets_source="vault",
+        platform_vault_addr=addr,
+        platform_vault_token=token,
+        platform_vault_timeout=5,
     )
     result = _run_role(tmp_path, extra_vars)
     output = _flat(result)
     assert result.returncode != 0, output
     assert (
-        f"app_deploy: cannot read the secret secret/rotten-potatoes/backend from Vault at {addr} "
+        f"cannot read the secret(s) secret/rotten-potatoes/backend from Vault at {addr} "
         "(token auth)"
     ) in output, output
     assert "Connection refused" in output

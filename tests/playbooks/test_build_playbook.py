@@ -1,4 +1,5 @@
-"""playbooks/build.yml stops before building, naming the command to run, when a tool is missing."""
+"""playbooks/build.yml (the image_build role) stops before building, naming the command to run,
+when a tool is missing."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def _build(tmp_path: Path, **extra_vars: object) -> str:
     result = ansible_playbook(
         "playbooks/build.yml",
         extra_vars={
-            "rotten_potatoes_project_dir": str(project),
-            "build_export_champion": False,
+            "platform_project_dir": str(project),
+            "image_build_export_champion": False,
             **extra_vars,
         },
         tmp_path=tmp_path,
@@ -36,6 +37,6 @@ def test_no_exported_model_names_the_export_command(tmp_path: Path) -> None:
 
 
 def test_no_docker_engine_says_what_to_install(tmp_path: Path) -> None:
-    output = _build(tmp_path, build_docker=str(tmp_path / "no-such-docker"))
+    output = _build(tmp_path, image_build_docker=str(tmp_path / "no-such-docker"))
     assert "No Docker engine answers" in output
     assert "make docker-engine" in output

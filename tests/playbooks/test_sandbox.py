@@ -113,5 +113,5 @@ def test_a_taken_port_stops_before_anything_is_created(tmp_path: Path) -> None:
     assert result.returncode != 0
     message = " ".join(result.stdout.split())
     assert f"Port {taken} on 127.0.0.1 is already in use" in message, result.stdout
-    assert "rotten_potatoes_ports.api" in message
+    assert "platform_ports.api" in message
     assert _docker("inspect", name).returncode != 0

@@ -1,9 +1,10 @@
-"""group_vars/all.yml's secrets section: the roles' secret variables, from secret_* variables
-(ansible-vault) or from Vault lookups that run only when a variable is used.
+"""The one secrets mechanism: the roles' secret variables default to platform_secrets, which holds
+the ansible-vault variables secret_<name>_<key>, or what Vault holds when a role reads its secrets
+with platform_secrets_source vault (roles/platform, tasks/secrets.yml).
 
-No Vault runs here and none is faked: the `vault` source is shown to be lazy (an unrelated
-variable resolves with Vault unreachable) and to reach for the right path when used (a real
-community.hashi_vault lookup against a closed port names it).
+No Vault runs here and none is faked: the `vault` source is shown to be lazy (the roles' defaults
+resolve with Vault unreachable, and only the secrets step contacts it) and to reach for the right
+path when a role reads (a real community.hashi_vault lookup against a closed port names it).
 """
 
 from __future__ import annotations
@@ -17,37 +18,67 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.playbooks.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
+ROLES = ("app_deploy", "elk", "jenkins")
 
-def resolve(
-    expression: str, tmp_path: Path, token: str = "", **extra_vars: object
+
+def run_play(
+    tasks: list[dict], tmp_path: Path, token: str = "", **extra_vars: object
 ) -> subprocess.CompletedProcess:
-    """`ansible` ad hoc on localhost with the project's group_vars, printing one expression."""
+    """A play on localhost beside the project's group_vars: the platform role, then `tasks`.
+
+    The roles' defaults are loaded the way the playbooks load them, from the play's role list; the
+    roles themselves are skipped (`when: false`), so nothing is checked or changed.
+    """
+    play_dir = tmp_path / "play"
+    play_dir.mkdir(exist_ok=True)
+    if not (play_dir / "group_vars").exists():
+        (play_dir / "group_vars").symlink_to(ROOT / "group_vars")
+    playbook = play_dir / "play.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Resolve",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "roles": [{"role": "platform"}]
+                    + [{"role": role, "when": False} for role in ROLES],
+                    "tasks": tasks,
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
     vars_file = tmp_path / "extra.json"
     vars_file.write_text(json.dumps(extra_vars), encoding="utf-8")
-    binary = Path(sys.executable).parent / "ansible"
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_STDOUT_CALLBACK": "json"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["ANSIBLE_LOAD_CALLBACK_PLUGINS"] = "1"
+    env["ANSIBLE_ROLES_PATH"] = str(ROOT / "roles")
     env.pop("VAULT_TOKEN", None)
     if token:
         env["VAULT_TOKEN"] = token
     return subprocess.run(
-        [str(binary), "-i", "inventories/local", "localhost", "--playbook-dir", ".",
-         "-m", "ansible.builtin.debug", "-a", f"msg={{{{ {expression} | to_json }}}}",
-         "-e", f"@{vars_file}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+         str(playbook), "-e", f"@{vars_file}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
 
 
-def message(result: subprocess.CompletedProcess) -> object:
+def resolve(expression: str, tmp_path: Path, **extra_vars: object) -> object:
+    """The value of one expression, as the roles' tasks see it."""
+    show = {"name": "Show", "ansible.builtin.debug": {"msg": f"{{{{ {expression} | to_json }}}}"}}
+    result = run_play([show], tmp_path, **extra_vars)
     assert result.returncode == 0, result.stdout + result.stderr
-    payload = json.loads(result.stdout)
-    [host] = payload["plays"][0]["tasks"][0]["hosts"].values()
+    [task] = [
+        t for t in json.loads(result.stdout)["plays"][0]["tasks"] if t["task"]["name"] == "Show"
+    ]
+    [host] = task["hosts"].values()
     return json.loads(host["msg"])
 
 
@@ -58,15 +89,12 @@ def closed_port() -> int:
 
 
 def test_the_default_source_is_vars_with_nothing_set(tmp_path: Path) -> None:
-    values = message(
-        resolve(
-            "[rotten_potatoes_secrets_source, app_deploy_secrets_source,"
-            " app_deploy_postgres_password, elk_elastic_password, jenkins_admin_password,"
-            " app_deploy_kubernetes_es_username]",
-            tmp_path,
-        )
+    values = resolve(
+        "[platform_secrets_source, app_deploy_postgres_password, elk_elastic_password,"
+        " jenkins_admin_password, app_deploy_kubernetes_es_username]",
+        tmp_path,
     )
-    assert values == ["vars", "vars", "", "", "", ""]
+    assert values == ["vars", "", "", "", ""]
 
 
 def test_vars_come_from_the_vault_prefixed_variables(tmp_path: Path) -> None:
@@ -78,33 +106,46 @@ def test_vars_come_from_the_vault_prefixed_variables(tmp_path: Path) -> None:
         "secret_jenkins_admin_password",
     ]
     given = {name: secrets.token_urlsafe(12) for name in names}
-    values = message(
-        resolve(
-            "[app_deploy_postgres_password, app_deploy_kubernetes_es_username,"
-            " app_deploy_kubernetes_es_password, elk_shipper_username, elk_shipper_password,"
-            " elk_elastic_password, jenkins_admin_password]",
-            tmp_path,
-            **given,
-        )
+    values = resolve(
+        "[app_deploy_postgres_password, app_deploy_kubernetes_es_username,"
+        " app_deploy_kubernetes_es_password, elk_shipper_username, elk_shipper_password,"
+        " elk_elastic_password, jenkins_admin_password]",
+        tmp_path,
+        **given,
     )
     database, es, elastic, admin = (given[name] for name in names)
     shipper = "rotten_potatoes_shipper"
     assert values == [database, shipper, es, shipper, es, elastic, admin]
 
 
-def test_the_vault_source_asks_vault_only_when_a_secret_is_used(tmp_path: Path) -> None:
-    addr = f"http://127.0.0.1:{closed_port()}"
-    vault = {"rotten_potatoes_secrets_source": "vault", "rotten_potatoes_vault_addr": addr}
-    unrelated = message(
-        resolve("[rotten_potatoes_name, app_deploy_secrets_source]", tmp_path, **vault)
+def test_a_role_variable_set_directly_wins_over_the_secret(tmp_path: Path) -> None:
+    given, direct = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    values = resolve(
+        "[app_deploy_postgres_password, elk_elastic_password]",
+        tmp_path,
+        secret_backend_database_password=given,
+        app_deploy_postgres_password=direct,
     )
-    assert unrelated == ["rotten-potatoes", "vault"]
+    assert values == [direct, ""]
+
+
+def test_the_vault_source_asks_vault_only_when_a_role_reads_its_secrets(tmp_path: Path) -> None:
+    addr = f"http://127.0.0.1:{closed_port()}"
+    vault = {"platform_secrets_source": "vault", "platform_vault_addr": addr}
+    unrelated = resolve("[platform_secrets_source, app_deploy_target]", tmp_path, **vault)
+    assert unrelated == ["vault", "kubernetes"]
 
     token = "hvs.made-up-" + secrets.token_hex(8)
-    used = resolve("elk_elastic_password", tmp_path, token=token, **vault)
+    read = {
+        "name": "Read the secrets elk needs",
+        "ansible.builtin.include_role": {"name": "platform", "tasks_from": "secrets.yml"},
+        "vars": {"platform_secrets_needed": ["elasticsearch"]},
+    }
+    used = run_play([read], tmp_path, token=token, **vault)
     output = used.stdout + used.stderr
     assert used.returncode != 0, output
     assert token not in output
+    assert "cannot read the secret(s) secret/rotten-potatoes/elasticsearch" in output
     assert "/v1/secret/data/rotten-potatoes/elasticsearch" in output
     assert "Connection refused" in output
 
@@ -114,11 +155,9 @@ def test_the_jenkins_job_builds_the_checkout_origin(tmp_path: Path) -> None:
     origin = "https://git.example.internal/team/rotten-potatoes.git"
     subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)
     subprocess.run(["git", "-C", str(checkout), "remote", "add", "origin", origin], check=True)
-    with_origin = resolve(
-        "jenkins_job_repository", tmp_path, rotten_potatoes_project_dir=str(checkout)
-    )
-    assert message(with_origin) == origin
+    with_origin = resolve("jenkins_job_repository", tmp_path, platform_project_dir=str(checkout))
+    assert with_origin == origin
     without = resolve(
-        "jenkins_job_repository", tmp_path, rotten_potatoes_project_dir=str(tmp_path / "none")
+        "jenkins_job_repository", tmp_path, platform_project_dir=str(tmp_path / "none")
     )
-    assert message(without) == ""
+    assert without == ""

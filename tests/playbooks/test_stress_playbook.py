@@ -32,7 +32,13 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DOCKER_NOTE = "not sampled: docker target has no HPA"
 
 FAKE_KUBECTL = '''#!{python}
-"""A scripted kubectl: the HPA scales {start} -> 3 -> {start} pods, relative to its first call."""
+"""A scripted kubectl: the HPA scales {start} -> 3 -> {start} pods, relative to the load's start.
+
+The load starts with the first request through the port-forward that is not one of the role's
+own probes (Ansible's uri module, User-Agent ansible-httpget), so the timeline holds however
+slowly the role gets from its first `get hpa` to Locust on a busy machine. Before that, the HPA
+is at its minimum.
+"""
 import json
 import socket
 import sys
@@ -40,7 +46,7 @@ import threading
 import time
 from pathlib import Path
 
-STATE = Path({state!r})
+LOAD_START = Path({load_start!r})
 SCALES = {scales!r}
 UP_AT, DOWN_AT = {up_at!r}, {down_at!r}
 BACKEND_PORT = {backend_port!r}
@@ -60,21 +66,40 @@ def relay(source, sink):
                 pass
 
 
+def note_load_start(client):
+    """Record the time of the first request that is not one of the role's probes."""
+    head = b""
+    deadline = time.monotonic() + 5
+    while b"\\r\\n\\r\\n" not in head and time.monotonic() < deadline:
+        head = client.recv(65536, socket.MSG_PEEK)
+        if not head:
+            return
+        if b"\\r\\n\\r\\n" not in head:
+            time.sleep(0.01)
+    if b"ansible-httpget" not in head.lower() and not LOAD_START.exists():
+        LOAD_START.write_text(str(time.time()))
+
+
+def serve(client):
+    note_load_start(client)
+    upstream = socket.create_connection(("127.0.0.1", BACKEND_PORT))
+    for end in (client, upstream):
+        end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for pair in ((client, upstream), (upstream, client)):
+        threading.Thread(target=relay, args=pair, daemon=True).start()
+
+
 def port_forward(mapping):
     local, remote = mapping.split(":")
     server = socket.create_server(("127.0.0.1", int(local or 0)))
     print(f"Forwarding from 127.0.0.1:{{server.getsockname()[1]}} -> {{remote}}", flush=True)
     while True:
         client, _ = server.accept()
-        upstream = socket.create_connection(("127.0.0.1", BACKEND_PORT))
-        for end in (client, upstream):
-            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for pair in ((client, upstream), (upstream, client)):
-            threading.Thread(target=relay, args=pair, daemon=True).start()
+        threading.Thread(target=serve, args=(client,), daemon=True).start()
 
 
 args = sys.argv[1:]
-with (STATE.parent / "calls.log").open("a") as log:
+with (LOAD_START.parent / "calls.log").open("a") as log:
     log.write(" ".join(args) + "\\n")
 for flag in ("--kubeconfig", "--context"):
     if flag in args:
@@ -83,10 +108,8 @@ if args[:1] == ["port-forward"]:
     port_forward(args[-1])
 if args[:1] != ["get"] or args[1] not in ("hpa", "deployment"):
     sys.exit("fake kubectl: unsupported " + " ".join(args))
-now = time.time()
-if not STATE.exists():
-    STATE.write_text(str(now))
-elapsed = now - float(STATE.read_text())
+# Seconds since the load started; negative (the HPA at rest) until it has.
+elapsed = time.time() - float(LOAD_START.read_text()) if LOAD_START.exists() else -1.0
 replicas = 3 if SCALES and UP_AT <= elapsed < DOWN_AT else 1
 if args[1] == "hpa":
     print(json.dumps({{
@@ -154,7 +177,7 @@ def flaky_backend() -> Iterator[int]:
 def _stress(tmp_path: Path, **extra_vars: object) -> subprocess.CompletedProcess[str]:
     return ansible_playbook(
         PLAYBOOK,
-        extra_vars={"stress_reports_dir": str(tmp_path / "reports"), **extra_vars},
+        extra_vars={"stress_test_reports_dir": str(tmp_path / "reports"), **extra_vars},
         tmp_path=tmp_path,
         timeout=300,
     )
@@ -182,7 +205,7 @@ def _fake_kubectl(tmp_path: Path, backend_port: int, *, scales: bool, duration: 
         FAKE_KUBECTL.format(
             python=sys.executable,
             start=1,
-            state=str(state_dir / "first-call"),
+            load_start=str(state_dir / "load-start"),
             scales=scales,
             up_at=4.0,
             down_at=float(duration + 6),
@@ -201,15 +224,16 @@ def _accepts(port: int) -> bool:
 
 
 def test_docker_target_writes_the_report_and_the_chart(backend: int, tmp_path: Path) -> None:
-    # The URL comes from the inventory's address and port, as in the demo.
+    # The URL comes from the inventory's address and the platform's API port, as in the demo.
+    ports = {"mlflow": 5000, "api": backend, "web": 8501, "web_nodeport": 30001}
     result = _stress(
         tmp_path,
-        app_deploy_target="docker",
-        rotten_potatoes_public_address="127.0.0.1",
-        app_deploy_backend_port=backend,
-        stress_users=5,
-        stress_spawn_rate=5,
-        stress_duration=10,
+        platform_deploy_target="docker",
+        platform_public_address="127.0.0.1",
+        platform_ports={**ports, "kibana_nodeport": 30002},
+        stress_test_users=5,
+        stress_test_spawn_rate=5,
+        stress_test_duration=10,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     report, chart = _report(tmp_path)
@@ -235,10 +259,10 @@ def test_docker_target_writes_the_report_and_the_chart(backend: int, tmp_path: P
 def test_failed_requests_fail_the_play_naming_the_error(flaky_backend: int, tmp_path: Path) -> None:
     result = _stress(
         tmp_path,
-        app_deploy_target="docker",
-        stress_target_url=f"http://127.0.0.1:{flaky_backend}",
-        stress_users=2,
-        stress_duration=4,
+        platform_deploy_target="docker",
+        stress_test_target_url=f"http://127.0.0.1:{flaky_backend}",
+        stress_test_users=2,
+        stress_test_duration=4,
     )
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
@@ -254,7 +278,7 @@ def test_failed_requests_fail_the_play_naming_the_error(flaky_backend: int, tmp_
 
 def test_unreachable_target_fails_fast_naming_the_url(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = _stress(tmp_path, app_deploy_target="docker", stress_target_url=url)
+    result = _stress(tmp_path, platform_deploy_target="docker", stress_test_target_url=url)
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
     assert f"the backend at {url} is not ready" in output
@@ -266,17 +290,17 @@ def test_unreachable_target_fails_fast_naming_the_url(tmp_path: Path) -> None:
 def test_unbounded_load_is_refused_before_anything_runs(tmp_path: Path) -> None:
     result = _stress(
         tmp_path,
-        app_deploy_target="docker",
-        stress_target_url="http://127.0.0.1:9",
-        stress_users=1000,
-        stress_duration=3600,
-        stress_expect_scaling=True,
+        platform_deploy_target="docker",
+        stress_test_target_url="http://127.0.0.1:9",
+        stress_test_users=1000,
+        stress_test_duration=3600,
+        stress_test_expect_scaling=True,
     )
     output = " ".join(result.stdout.split())
     assert result.returncode != 0
-    assert "stress_users must be 1 to 200, not 1000" in output
-    assert "stress_duration must be 1 to 600 s, not 3600" in output
-    assert "stress_expect_scaling cannot be true for the docker target" in output
+    assert "stress_test_users must be 1 to 200, not 1000" in output
+    assert "stress_test_duration must be 1 to 600 s, not 3600" in output
+    assert "stress_test_expect_scaling cannot be true for the docker target" in output
     assert "Ask the backend whether it is ready" not in output
 
 
@@ -287,15 +311,15 @@ def test_kubernetes_target_samples_the_hpa_through_a_port_forward(
     kubectl = _fake_kubectl(tmp_path, backend, scales=True, duration=duration)
     result = _stress(
         tmp_path,
-        app_deploy_target="kubernetes",
-        stress_kubectl=str(kubectl),
-        stress_kubeconfig=str(tmp_path / "kubeconfig"),
-        stress_kube_context="minikube",
-        stress_users=3,
-        stress_duration=duration,
-        stress_sample_interval=1,
-        stress_scale_out_timeout=30,
-        stress_scale_in_timeout=30,
+        platform_deploy_target="kubernetes",
+        stress_test_kubectl=str(kubectl),
+        stress_test_kubeconfig=str(tmp_path / "kubeconfig"),
+        stress_test_kube_context="minikube",
+        stress_test_users=3,
+        stress_test_duration=duration,
+        stress_test_sample_interval=1,
+        stress_test_scale_out_timeout=30,
+        stress_test_scale_in_timeout=30,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     report, chart = _report(tmp_path)
@@ -318,7 +342,7 @@ def test_kubernetes_target_samples_the_hpa_through_a_port_forward(
     namespace = "--namespace rotten-potatoes"
     assert f"{flags}get hpa backend {namespace} --output json" in calls
     assert f"{flags}get deployment backend {namespace} --output json" in calls
-    assert f"{flags}port-forward {namespace} --address 127.0.0.1 svc/backend :8000" in calls
+    assert f"{flags}port-forward {namespace} --address 127.0.0.1 service/backend :8000" in calls
     assert all(call.startswith(flags) for call in calls), calls
     assert not _accepts(forward_port), "the port-forward outlived the play"
 
@@ -329,14 +353,14 @@ def test_kubernetes_target_without_scale_out_fails_with_the_report(
     kubectl = _fake_kubectl(tmp_path, backend, scales=False, duration=4)
     result = _stress(
         tmp_path,
-        app_deploy_target="kubernetes",
-        stress_target_url=f"http://127.0.0.1:{backend}",
-        stress_kubectl=str(kubectl),
-        stress_users=2,
-        stress_duration=4,
-        stress_sample_interval=1,
-        stress_scale_out_timeout=30,
-        stress_scale_in_timeout=30,
+        platform_deploy_target="kubernetes",
+        stress_test_target_url=f"http://127.0.0.1:{backend}",
+        stress_test_kubectl=str(kubectl),
+        stress_test_users=2,
+        stress_test_duration=4,
+        stress_test_sample_interval=1,
+        stress_test_scale_out_timeout=30,
+        stress_test_scale_in_timeout=30,
     )
     output = " ".join(result.stdout.split())
     assert result.returncode != 0

@@ -36,10 +36,10 @@ def _train(project: Path, mlflow_server: str, tmp_path: Path) -> subprocess.Comp
     return ansible_playbook(
         "playbooks/train.yml",
         extra_vars={
-            "rotten_potatoes_project_dir": str(project),
-            "train_venv_bin": str(Path(sys.executable).parent),
-            "train_manage_venv": False,
-            "rotten_potatoes_mlflow_uri": mlflow_server,
+            "platform_project_dir": str(project),
+            "platform_venv_bin": str(Path(sys.executable).parent),
+            "platform_manage_venv": False,
+            "platform_mlflow_uri": mlflow_server,
         },
         tmp_path=tmp_path,
     )
