@@ -83,6 +83,17 @@ def test_relative_imports_are_followed_and_absolute_ones_refused(tmp_path: Path)
         integrity.stage_code(payload, source, tmp_path / "again")
 
 
+def _verified_as_written(folder: Path, payload: bytes) -> integrity.VerifiedModel:
+    """Writes the pickle beside the staged code; verified against their own digests."""
+    (folder / "model.pkl").write_bytes(payload)
+    code = integrity.read_code(folder / "code" / "ml")
+    return integrity.verify_folder(
+        folder,
+        integrity.Expected(integrity.sha256_bytes(payload), "test"),
+        integrity.Expected(integrity.code_digest(code), "test"),
+    )
+
+
 def test_a_pickle_loads_against_its_own_code(tmp_path: Path) -> None:
     source = tmp_path / "src" / "ml"
     source.mkdir(parents=True)
@@ -91,13 +102,7 @@ def test_a_pickle_loads_against_its_own_code(tmp_path: Path) -> None:
     payload = TEXT_PAYLOAD
     folder = tmp_path / "model"
     integrity.stage_code(payload, source, folder / "code")
-    (folder / "model.pkl").write_bytes(payload)
-    code = integrity.read_code(folder / "code" / "ml")
-    verified = integrity.verify_folder(
-        folder,
-        integrity.Expected(integrity.sha256_bytes(payload), "test"),
-        integrity.Expected(integrity.code_digest(code), "test"),
-    )
+    verified = _verified_as_written(folder, payload)
 
     model_text = integrity.unpickle(verified)
 
@@ -113,13 +118,7 @@ def test_a_pickle_needing_code_that_was_not_shipped_is_refused(tmp_path: Path) -
     (folder / "code" / "ml").mkdir(parents=True)
     (folder / "code" / "ml" / "__init__.py").write_text("")
     payload = TEXT_PAYLOAD
-    (folder / "model.pkl").write_bytes(payload)
-    code = integrity.read_code(folder / "code" / "ml")
-    verified = integrity.verify_folder(
-        folder,
-        integrity.Expected(integrity.sha256_bytes(payload), "test"),
-        integrity.Expected(integrity.code_digest(code), "test"),
-    )
+    verified = _verified_as_written(folder, payload)
     with pytest.raises(integrity.IntegrityError, match=r"refers to ml\.text\.model_text"):
         integrity.unpickle(verified)
 
