@@ -113,11 +113,26 @@ def app_factory(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
         client = TestClient(create_app(settings), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
+        _until_the_database_was_tried(client)
         return client
 
     yield build
     for client in reversed(clients):
         client.__exit__(None, None, None)
+
+
+def _until_the_database_was_tried(client: TestClient, timeout: float = 10.0) -> None:
+    """The service answers before its flusher's first pass has migrated the database (the
+    /ready database status is `starting` until then); tests begin once it has been tried, as
+    a client of a long-running service would find it. A wait, not a check: tests of the
+    start itself read /ready on their own."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # Asked of the runtime, not over HTTP: a request would add a log record to ship.
+        _, state = client.app.state.runtime.ready_state()  # type: ignore[attr-defined]
+        if state["database"]["status"] != "starting":
+            return
+        time.sleep(0.02)
 
 
 @pytest.fixture
