@@ -94,13 +94,13 @@ integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
 # The suites `make test` runs, in two lanes at once. `check` runs the unit tests and `integration`
 # the rest of pytest but the demo. The Jenkinsfile's own targets (data-pull, pipeline, promote,
 # smoke) run inside tests/jenkins, on a throwaway copy of the project.
-TEST_SUITES := check integration demo-e2e app-images chaos
+TEST_SUITES := check integration demo-e2e app-images molecule-after-app-images chaos
 # The second lane, started in the background with the first. Molecule's test hosts are containers
 # of their own and its scenarios spend most of their time in apt, pip and Ansible's one process,
 # so on 2 cores the lanes overlap instead of queueing (CI's budget is 45 minutes). The linters
 # share nothing with the first lane either. This lane's output is in $(TEST_RESULTS)/beside.log,
 # printed when both lanes are done.
-TEST_SUITES_BESIDE := molecule policy secrets-scan workflows-lint
+TEST_SUITES_BESIDE := molecule-standalone policy secrets-scan workflows-lint
 
 .PHONY: test
 # Every suite runs even when an earlier one failed, so one red test does not hide the state of the
@@ -157,6 +157,12 @@ app-images: $(VENV_STAMP) images ## Build the backend and frontend images from b
 # a failure, its output is in $(TEST_RESULTS)/molecule/<role>-<scenario>.log, and any failure fails
 # the target. MOLECULE_JOBS=1 runs them one after the other.
 MOLECULE_JOBS ?= 2
+# The scenarios that test what `make app-images` leaves in build/ (the exported model, the images
+# named in build/images.json); `make test` runs them after it and the others from the start.
+MOLECULE_AFTER_APP_IMAGES := app_deploy/default image_build/default
+# Which scenarios `make molecule` runs: all, standalone (all but those) or after-app-images.
+MOLECULE_SET ?= all
+_molecule_after_app_images := $(foreach s,$(MOLECULE_AFTER_APP_IMAGES),-e "$(subst /, ,$(s))")
 
 .PHONY: molecule
 molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all but `online`), MOLECULE_JOBS at a time
@@ -165,7 +171,18 @@ molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all b
 	  MOLECULE_LOG_DIR="$(CURDIR)/$(TEST_RESULTS)/molecule"; \
 	for role in $(ROLES_WITH_MOLECULE); do \
 	  for scenario in $$(ls roles/$$role/molecule | grep -vx online); do echo "$$role $$scenario"; done; \
-	done | xargs -P $(MOLECULE_JOBS) -L 1 scripts/molecule-scenario.sh
+	done | { case "$(MOLECULE_SET)" in \
+	  all) cat ;; \
+	  standalone) grep -vxF $(_molecule_after_app_images) ;; \
+	  after-app-images) grep -xF $(_molecule_after_app_images) ;; \
+	  *) echo "MOLECULE_SET must be all, standalone or after-app-images, not $(MOLECULE_SET)" >&2; exit 2 ;; \
+	esac; } | xargs -r -P $(MOLECULE_JOBS) -L 1 scripts/molecule-scenario.sh
+
+.PHONY: molecule-standalone molecule-after-app-images
+molecule-standalone: ## The Molecule scenarios that need nothing from build/
+	$(MAKE) molecule MOLECULE_SET=standalone
+molecule-after-app-images: ## The Molecule scenarios that test make app-images' export and images
+	$(MAKE) molecule MOLECULE_SET=after-app-images
 
 .PHONY: test-online
 test-online: $(VENV_STAMP) images ## The `online` Molecule scenarios (needs internet: docker.com, dl.k8s.io, ...)
