@@ -153,9 +153,10 @@ app-images: $(VENV_STAMP) images ## Build the backend and frontend images from b
 	$(BIN)/ansible-playbook playbooks/build.yml -i inventories/local -e image_build_export_champion=false
 	@cat build/images.json
 
-# Scenarios run MOLECULE_JOBS at a time (each has a test host of its own); every one runs even after
-# a failure, its output is in $(TEST_RESULTS)/molecule/<role>-<scenario>.log, and any failure fails
-# the target. MOLECULE_JOBS=1 runs them one after the other.
+# Roles run MOLECULE_JOBS at a time, each role's scenarios one after the other (each scenario has a
+# test host of its own); every scenario runs even after a failure, its output is in
+# $(TEST_RESULTS)/molecule/<role>-<scenario>.log, and any failure fails the target.
+# MOLECULE_JOBS=1 runs the roles one after the other.
 MOLECULE_JOBS ?= 2
 # The scenarios that test what `make app-images` leaves in build/ (the exported model, the images
 # named in build/images.json); `make test` runs them after it and the others from the start.
@@ -170,7 +171,7 @@ molecule: $(VENV_STAMP) images ## Every role's offline Molecule scenarios (all b
 	@export RP_SYSTEMD_IMAGE="$$(scripts/build-base-images.sh systemd)" MOLECULE="$(CURDIR)/$(BIN)/molecule" \
 	  MOLECULE_LOG_DIR="$(CURDIR)/$(TEST_RESULTS)/molecule"; \
 	for role in $(ROLES_WITH_MOLECULE); do \
-	  for scenario in $$(ls roles/$$role/molecule | grep -vx online); do echo "$$role $$scenario"; done; \
+	  echo "$$role" $$(ls roles/$$role/molecule | grep -vx online); \
 	done | { case "$(MOLECULE_SET)" in \
 	  all) cat ;; \
 	  standalone) grep -vxF $(_molecule_after_app_images) ;; \
