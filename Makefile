@@ -158,9 +158,9 @@ app-images: $(VENV_STAMP) images ## Build the backend and frontend images from b
 # $(TEST_RESULTS)/molecule/<role>-<scenario>.log, and any failure fails the target.
 # MOLECULE_JOBS=1 runs the roles one after the other.
 MOLECULE_JOBS ?= 2
-# The scenarios that test what `make app-images` leaves in build/ (the exported model, the images
+# The scenarios that use what `make app-images` leaves in build/ (the exported model, the images
 # named in build/images.json); `make test` runs them after it and the others from the start.
-MOLECULE_AFTER_APP_IMAGES := app_deploy/default image_build/default
+MOLECULE_AFTER_APP_IMAGES := app_deploy/default image_build/default stress_test/default
 # Which scenarios `make molecule` runs: all, standalone (all but those) or after-app-images.
 MOLECULE_SET ?= all
 _molecule_after_app_images := $(foreach s,$(MOLECULE_AFTER_APP_IMAGES),-e "$(subst /, ,$(s))")

@@ -2,8 +2,10 @@
 # One role's Molecule scenarios, one after the other, for `make molecule` (which runs
 # MOLECULE_JOBS roles at a time):
 #   scripts/molecule-scenario.sh ROLE SCENARIO [SCENARIO...]
-# Two scenarios of one role never run at once: Molecule names their working folders after the
-# role, and the end of one scenario's run was seen removing a file the other still needed.
+# A role's scenarios run one after the other, which keeps one role's test hosts and Docker-in-Docker
+# work from competing. Molecule's working folder is ~/.ansible/tmp/molecule.<hash of the role's
+# folder name>.<scenario>, the same for every checkout: two checkouts must not run Molecule on one
+# machine at the same time (a second run broke the first's docker/ce-mirror by pruning that folder).
 # Each scenario's whole output goes to $MOLECULE_LOG_DIR/<role>-<scenario>.log; stdout gets one
 # line with the result and the time, and on failure the log's last lines. Every scenario runs; the
 # exit status is the last failing one's, 0 when all passed.
