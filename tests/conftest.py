@@ -16,6 +16,28 @@ from tests.support.network import free_port, wait_for_http
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_process_uris_restored() -> Iterator[None]:
+    """Put MLflow's process-wide tracking and registry URIs back after each test.
+
+    ml.tracking.connect sets them for the process (MLflow also copies them into os.environ),
+    so a test that connects in-process would otherwise point every later client built with
+    only a tracking URI at its registry.
+    """
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    before = {name: os.environ.get(name) for name in names}
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.set_tracking_uri(before["MLFLOW_TRACKING_URI"])
+        mlflow.set_registry_uri(before["MLFLOW_REGISTRY_URI"])
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

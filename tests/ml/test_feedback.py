@@ -229,7 +229,8 @@ def test_v3_through_dvc_carries_the_snapshot_lineage(
     assert "Running stage 'train'" in output
     manifest = json.loads((project / "data" / "manifest.json").read_text())
     assert manifest["feedback"]["sha256"] == record["sha256"]
-    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    store = f"sqlite:///{project / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
     tags = client.get_model_version_by_alias("imdb-sentiment", "candidate").tags
     assert tags["data_version"] == str(FEEDBACK_VERSION)
     assert tags["data_md5"] == file_digest(project / "data" / "train.csv")
