@@ -87,20 +87,31 @@ unit: $(VENV_STAMP) ## Fast tests (no servers, no subprocess pipelines)
 .PHONY: check
 check: lint unit ## Lint and unit tests: the quick loop (under 3 minutes)
 
-.PHONY: integration
-integration: $(VENV_STAMP) ## Tests with a real MLflow server, DVC and git
-	$(BIN)/python -m pytest -m "integration and not demo and not chaos" --junitxml=$(TEST_RESULTS)/integration.xml
+INTEGRATION_MARKER := integration and not demo and not chaos
+# The integration tests that run playbooks and role tasks (and the Jenkinsfile's make targets):
+# `integration-roles`. Every other folder, a new one included, is in `integration-app`.
+INTEGRATION_ROLE_TESTS := tests/playbooks tests/elk tests/vault tests/jenkins
 
-# The suites `make test` runs, in two lanes at once. `check` runs the unit tests and `integration`
-# the rest of pytest but the demo. The Jenkinsfile's own targets (data-pull, pipeline, promote,
-# smoke) run inside tests/jenkins, on a throwaway copy of the project.
-TEST_SUITES := check integration demo-e2e app-images molecule-after-app-images chaos
+.PHONY: integration integration-app integration-roles
+integration: integration-app integration-roles ## Tests with a real MLflow server, DVC, git, PostgreSQL and Docker
+integration-app: $(VENV_STAMP) ## The integration tests of ml/, app/ and the images
+	$(BIN)/python -m pytest -m "$(INTEGRATION_MARKER)" $(addprefix --ignore=,$(INTEGRATION_ROLE_TESTS)) \
+	  --junitxml=$(TEST_RESULTS)/integration-app.xml
+integration-roles: $(VENV_STAMP) ## The integration tests of the playbooks, the roles' tasks and the Jenkinsfile's targets
+	$(BIN)/python -m pytest -m "$(INTEGRATION_MARKER)" $(INTEGRATION_ROLE_TESTS) \
+	  --junitxml=$(TEST_RESULTS)/integration-roles.xml
+
+# The suites `make test` runs, in two lanes at once. `check` runs the unit tests and the two
+# integration suites the rest of pytest but the demo and chaos. The Jenkinsfile's own targets
+# (data-pull, pipeline, promote, smoke) run inside tests/jenkins, on a throwaway copy of the project.
+TEST_SUITES := check integration-app demo-e2e app-images molecule-after-app-images chaos
 # The second lane, started in the background with the first. Molecule's test hosts are containers
 # of their own and its scenarios spend most of their time in apt, pip and Ansible's one process,
-# so on 2 cores the lanes overlap instead of queueing (CI's budget is 45 minutes). The linters
-# share nothing with the first lane either. This lane's output is in $(TEST_RESULTS)/beside.log,
-# printed when both lanes are done.
-TEST_SUITES_BESIDE := molecule-standalone policy secrets-scan workflows-lint
+# so on 2 cores the lanes overlap instead of queueing (CI's budget is 45 minutes). The linters and
+# integration-roles (throwaway projects, free ports, containers of their own names) share nothing
+# with the first lane either, and they even the two lanes' length. This lane's output is in
+# $(TEST_RESULTS)/beside.log, printed when both lanes are done.
+TEST_SUITES_BESIDE := molecule-standalone policy secrets-scan workflows-lint integration-roles
 
 .PHONY: test
 # Every suite runs even when an earlier one failed, so one red test does not hide the state of the
