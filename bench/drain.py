@@ -22,6 +22,7 @@ from app.backend.flusher import Flusher
 from app.backend.settings import Settings
 from app.backend.spool import Spool
 from app.backend.storage import Database
+from bench.tools import require
 from tests.support.postgres import throwaway_cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     args = parser.parse_args()
+    require("bench-drain", "postgresql")
     rows = []
     with tempfile.TemporaryDirectory(prefix="rp-bench-drain-") as scratch_name, \
             throwaway_cluster("rp-bench-drain-pg-") as cluster:  # fmt: skip

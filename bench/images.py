@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.tools import require
 from tests.support.network import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -296,6 +297,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=180, help="per start, in seconds")
     parser.add_argument("--keep-images", action="store_true", help="keep the rp-bench images")
     args = parser.parse_args()
+    require("bench-images", "docker")
 
     images = {name: getattr(args, name) for name in args.images}
     built: list[str] = []

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.tools import require
 from tests.support.postgres import throwaway_cluster
 from tests.support.prediction_store import (
     StoredPrediction,
@@ -127,6 +128,7 @@ def _time_monitor(project: Path, url: str, name: str) -> dict[str, object]:
 
 
 def main() -> int:
+    require("bench-monitor", "postgresql")
     scratch = Path(tempfile.mkdtemp(prefix="rp-bench-monitor-"))
     try:
         project = scratch / "project"
