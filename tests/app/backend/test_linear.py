@@ -145,3 +145,44 @@ def test_exported_model_agrees_on_the_hold_out(exported_model: Path, repo_root: 
     slow = predictor.pipeline.predict_proba(np.array(reviews, dtype=object))[:, 1]
     assert np.abs(fast - slow).max() < 1e-6
     assert ((fast >= 0.5) == (slow >= 0.5)).all()
+    # The inlined terms (word_ngrams) serve, and change not one float against the analyzer.
+    scorer = predictor.scorer.scorer
+    assert scorer is not None and scorer._terms is not scorer._analyzer
+    plain = linear.LinearTextScorer(
+        scorer._analyzer, scorer._vocabulary, scorer._idf, scorer._weights, scorer._intercept,
+        sublinear_tf=scorer._sublinear_tf,
+    )  # fmt: skip
+    assert fast.tolist() == [plain.positive_probability(review) for review in reviews]
+
+
+@pytest.mark.parametrize("ngram_max", [1, 2, 3])
+def test_inlined_terms_are_the_analyzers(ngram_max: int) -> None:
+    vectorizer = TfidfVectorizer(
+        preprocessor=model_text, token_pattern=TOKEN_PATTERN, ngram_range=(1, ngram_max)
+    )
+    analyzer = vectorizer.build_analyzer()
+    terms = linear.word_ngrams(model_text, TOKEN_PATTERN, ngram_max)
+    for text in [*REVIEWS, *PROBES, *POSITIVE, *NEGATIVE, "one", "one two"]:
+        assert list(terms(text)) == analyzer(text)
+
+
+def test_inlined_terms_change_no_probability() -> None:
+    """The scorer with the inlined terms gives bit-identical floats to the analyzer's."""
+    pipeline = _fit(TfidfVectorizer(preprocessor=model_text, token_pattern=TOKEN_PATTERN,
+                                    ngram_range=(1, 2), sublinear_tf=True))  # fmt: skip
+    fast = compile_scorer(pipeline).scorer
+    assert fast is not None and fast._terms is not fast._analyzer
+    plain = linear.LinearTextScorer(
+        fast._analyzer, fast._vocabulary, fast._idf, fast._weights, fast._intercept,
+        sublinear_tf=True,
+    )  # fmt: skip
+    for text in [*REVIEWS, *PROBES, *POSITIVE, *NEGATIVE]:
+        assert fast.positive_probability(text) == plain.positive_probability(text)
+
+
+def test_settings_it_does_not_inline_keep_the_analyzer() -> None:
+    pipeline = _fit(TfidfVectorizer(preprocessor=model_text, token_pattern=TOKEN_PATTERN,
+                                    ngram_range=(2, 2)))  # fmt: skip
+    choice = compile_scorer(pipeline)
+    assert choice.scorer is not None
+    assert choice.scorer._terms is choice.scorer._analyzer
