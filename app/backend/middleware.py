@@ -1,6 +1,8 @@
 """One pure-ASGI middleware: API key, body limit, UTF-8 bodies, then the access log and metrics.
 
-Pure ASGI (no BaseHTTPMiddleware) keeps the per-request overhead to a few microseconds.
+Pure ASGI (no BaseHTTPMiddleware) keeps the per-request overhead to a few microseconds. After its
+checks, the common ``POST /predict`` is answered by routes/predict_fast.py without entering
+FastAPI; every other request, and every one that path declines, goes on to the app.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.backend.logs import ACCESS_LOGGER, utc_timestamp
+from app.backend.routes import predict_fast
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/docs", "/openapi.json", "/redoc"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -74,11 +77,18 @@ class ServiceMiddleware:
 
         try:
             rejection = self._check_headers(scope)
+            body = None
             if rejection is None and scope["method"] in BODY_METHODS:
-                receive, rejection = await self._buffer_body(receive)
+                body, receive, rejection = await self._buffer_body(receive)
             if rejection is not None:
                 status = rejection[0]
                 await _send_error(send, *rejection)
+                return
+            if (
+                body is not None
+                and predict_fast.takes(scope)
+                and await predict_fast.answer(scope, body, info, send_wrapper)
+            ):
                 return
             await self.app(scope, receive, send_wrapper)
         finally:
@@ -107,7 +117,9 @@ class ServiceMiddleware:
                 return 413, f"request body over {self.max_body_bytes} bytes"
         return None
 
-    async def _buffer_body(self, receive: Receive) -> tuple[Receive, tuple[int, object] | None]:
+    async def _buffer_body(
+        self, receive: Receive
+    ) -> tuple[bytes, Receive, tuple[int, object] | None]:
         """Read the whole body (bounded) before any parsing; replay it to the app."""
         chunks: list[bytes] = []
         size = 0
@@ -119,13 +131,13 @@ class ServiceMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                return receive, (413, f"request body over {self.max_body_bytes} bytes")
+                return b"", receive, (413, f"request body over {self.max_body_bytes} bytes")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         if (invalid := _not_utf8(body)) is not None:
-            return receive, (422, invalid)
+            return body, receive, (422, invalid)
         sent = False
 
         async def replay() -> Message:
@@ -135,11 +147,10 @@ class ServiceMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        return replay, None
+        return body, replay, None
 
     def _record(self, scope: Scope, info: dict[str, Any], status: int, seconds: float) -> None:
-        route = scope.get("route")
-        route_path = getattr(route, "path", None) or "unmatched"
+        route_path = info.get("route") or getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
         app = scope.get("app")
         runtime = getattr(getattr(app, "state", None), "runtime", None) if app else None

@@ -138,6 +138,11 @@ def _run(
     return outputs
 
 
+def run_one(runtime: Runtime, model: Predictor, text: str) -> dict[str, Any]:
+    """One review scored and recorded, without an explanation (routes/predict_fast.py)."""
+    return _run(runtime, model, [text])[0]
+
+
 @router.post(
     "/predict",
     response_model=PredictionOut,

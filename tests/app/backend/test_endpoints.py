@@ -187,3 +187,41 @@ def test_spooled_records_survive_restart(app_factory, tiny_model: Path, tmp_path
     runtime = good.app.state.runtime
     wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained after restart")
     assert runtime.database.count() == 3
+
+
+def test_predict_answers_alike_on_both_paths(client: TestClient) -> None:
+    """application/json takes routes/predict_fast.py; another JSON type takes FastAPI's route.
+    Same body shape, same numbers, both recorded, both logged and counted under /predict."""
+    text = "a wonderful film, I loved it"
+    fast = client.post("/predict", content=json.dumps({"text": text}),
+                       headers={"Content-Type": "application/json; charset=utf-8"})  # fmt: skip
+    routed = client.post("/predict", content=json.dumps({"text": text}),
+                         headers={"Content-Type": "application/vnd.review+json"})  # fmt: skip
+    assert fast.status_code == routed.status_code == 200
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    ours, theirs = fast.json(), routed.json()
+    assert list(ours) == list(theirs)
+    assert ours["request_id"] != theirs["request_id"]
+    assert {k: v for k, v in ours.items() if k != "request_id"} == {
+        k: v for k, v in theirs.items() if k != "request_id"
+    }
+    runtime = client.app.state.runtime
+    wait_until(lambda: runtime.spool.depth == 0, 5, "spool drained")
+    stored = {p["request_id"] for p in client.get("/predictions", params={"limit": 5}).json()}
+    assert {ours["request_id"], theirs["request_id"]} <= stored
+    metrics = client.get("/metrics").text
+    assert 'rp_http_requests_total{method="POST",route="/predict",status="200"} 2.0' in metrics
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"text": ""}', b'{"text": "ok", "extra": 1}', b'{"text": 5}', b"[]", b"", b'{"text": "a'],
+)
+def test_predict_refusals_are_fastapis(client: TestClient, body: bytes) -> None:
+    """What the fast path declines gets FastAPI's own 422, whatever the content type says."""
+    answers = [
+        client.post("/predict", content=body, headers={"Content-Type": content_type})
+        for content_type in ("application/json", "application/vnd.review+json")
+    ]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].json() == answers[1].json()
