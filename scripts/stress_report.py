@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
@@ -168,8 +169,17 @@ def _cpu_percent(hpa: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _cpu_target_percent(hpa: Mapping[str, Any]) -> int | None:
+    for metric in hpa.get("spec", {}).get("metrics") or []:
+        resource = metric.get("resource") or {}
+        if resource.get("name") == "cpu":
+            value = (resource.get("target") or {}).get("averageUtilization")
+            return int(value) if value is not None else None
+    return None
+
+
 def parse_hpa(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The replica numbers of `kubectl get hpa NAME -o json`."""
+    """The replica numbers of `kubectl get hpa NAME -o json`, its CPU now and its CPU target."""
     spec = document.get("spec", {})
     status = document.get("status", {})
     return {
@@ -178,6 +188,7 @@ def parse_hpa(document: Mapping[str, Any]) -> dict[str, Any]:
         "current": int(status.get("currentReplicas", 0)),
         "desired": int(status.get("desiredReplicas", 0)),
         "cpu_percent": _cpu_percent(document),
+        "cpu_target_percent": _cpu_target_percent(document),
     }
 
 
@@ -276,9 +287,47 @@ def replica_points(samples: Sequence[Mapping[str, Any]], origin: float) -> list[
                 "hpa_desired": hpa.get("desired"),
                 "hpa_min": hpa.get("min"),
                 "cpu_percent": hpa.get("cpu_percent"),
+                "cpu_target_percent": hpa.get("cpu_target_percent"),
             }
         )
     return points
+
+
+def capacity_at_target(
+    series: Sequence[Mapping[str, Any]], points: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Requests/s one replica serves at the HPA's CPU target, from the run itself.
+
+    Each load window's rate is divided by the pods serving then and scaled from the CPU the HPA
+    measured then (percent of the pods' CPU request) to its target: the load at which the HPA
+    neither adds nor removes pods. Windows where the HPA saw little CPU (under 10 %) say nothing
+    about capacity and are left out; the median of the rest is the figure.
+    """
+    targets = [p["cpu_target_percent"] for p in points if p.get("cpu_target_percent")]
+    if not targets:
+        return {"rps_per_replica_at_target": None, "reason": "the HPA has no CPU target"}
+    target = targets[-1]
+    estimates = []
+    for window in series:
+        middle = float(window["t_s"]) + float(window["seconds"]) / 2
+        near = [p for p in points if abs(float(p["t_s"]) - middle) <= float(window["seconds"])]
+        if not near or not window["rps"]:
+            continue
+        point = min(near, key=lambda p: abs(float(p["t_s"]) - middle))
+        if (point.get("cpu_percent") or 0) >= 10 and (_serving(point) or 0) > 0:
+            per_replica = float(window["rps"]) / int(_serving(point) or 1)
+            estimates.append(per_replica * target / int(point["cpu_percent"]))
+    if not estimates:
+        return {
+            "cpu_target_percent": target,
+            "rps_per_replica_at_target": None,
+            "reason": "no load window with the CPU metric above 10 %",
+        }
+    return {
+        "cpu_target_percent": target,
+        "rps_per_replica_at_target": round(statistics.median(estimates), 1),
+        "windows": len(estimates),
+    }
 
 
 def _serving(point: Mapping[str, Any]) -> int | None:
@@ -386,6 +435,7 @@ def build_report(
         scaling["sample_errors"] = len(errors)
         scaling["first_sample_error"] = errors[0] if errors else None
         report["scaling"] = scaling
+        report["capacity"] = capacity_at_target(report["series"], points)
     return report
 
 

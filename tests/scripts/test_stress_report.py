@@ -165,7 +165,13 @@ def test_no_windows_no_series() -> None:
 # --- Kubernetes samples ---------------------------------------------------------------------
 
 HPA = {
-    "spec": {"minReplicas": 1, "maxReplicas": 5},
+    "spec": {
+        "minReplicas": 1,
+        "maxReplicas": 5,
+        "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"averageUtilization": 70}}}
+        ],
+    },
     "status": {
         "currentReplicas": 2,
         "desiredReplicas": 3,
@@ -178,7 +184,9 @@ DEPLOYMENT = {"spec": {"replicas": 3}, "status": {"replicas": 3, "readyReplicas"
 
 
 def test_parse_hpa_and_deployment() -> None:
-    assert sr.parse_hpa(HPA) == {"min": 1, "max": 5, "current": 2, "desired": 3, "cpu_percent": 87}
+    assert sr.parse_hpa(HPA) == {
+        "min": 1, "max": 5, "current": 2, "desired": 3, "cpu_percent": 87, "cpu_target_percent": 70,
+    }  # fmt: skip
     assert sr.parse_deployment(DEPLOYMENT) == {"replicas": 3, "ready": 2}
 
 
@@ -189,6 +197,7 @@ def test_parse_a_fresh_hpa_and_an_unready_deployment() -> None:
         "current": 0,
         "desired": 0,
         "cpu_percent": None,
+        "cpu_target_percent": None,
     }
     assert sr.parse_deployment({"spec": {"replicas": 1}, "status": {}})["ready"] == 0
 
@@ -370,6 +379,27 @@ def test_kubernetes_report_has_replicas_and_a_verdict() -> None:
     assert scaling["passed"] is True
     assert scaling["sample_errors"] == 1
     assert scaling["first_sample_error"] == "hpa/backend: timeout"
+    assert report["capacity"]["rps_per_replica_at_target"] is None  # no CPU metric sampled
+
+
+def test_capacity_per_replica_at_the_cpu_target() -> None:
+    series = [
+        {"t_s": 0.0, "seconds": 5.0, "rps": 100.0},  # 1 pod at 50 %: 140 at 70 %
+        {"t_s": 5.0, "seconds": 5.0, "rps": 300.0},  # 2 pods at 100 %: 105 each at 70 %
+        {"t_s": 10.0, "seconds": 5.0, "rps": 250.0},  # 2 pods at 70 %: 125 each
+        {"t_s": 15.0, "seconds": 5.0, "rps": 10.0},  # 5 %: says nothing, left out
+    ]
+    points = [
+        {"t_s": 2.5, "ready": 1, "cpu_percent": 50, "cpu_target_percent": 70},
+        {"t_s": 7.5, "ready": 2, "cpu_percent": 100, "cpu_target_percent": 70},
+        {"t_s": 12.5, "ready": 2, "cpu_percent": 70, "cpu_target_percent": 70},
+        {"t_s": 17.5, "ready": 2, "cpu_percent": 5, "cpu_target_percent": 70},
+    ]
+    capacity = sr.capacity_at_target(series, points)
+    assert capacity == {"cpu_target_percent": 70, "rps_per_replica_at_target": 125.0, "windows": 3}
+    assert sr.capacity_at_target(series, [{**p, "cpu_target_percent": None} for p in points]) == {
+        "rps_per_replica_at_target": None, "reason": "the HPA has no CPU target",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", ["docker", "kubernetes"])
