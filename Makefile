@@ -355,7 +355,7 @@ bench-tune: $(VENV_STAMP) ## The wide hyper-parameter search (5-fold CV on data 
 	$(BIN)/python -m bench.tune
 
 .PHONY: bench-tools
-bench-tools: ## Install what the benchmarks need from Debian's archive if missing (root): wrk, PostgreSQL
+bench-tools: ## Install what the benchmarks need from Debian's archive if missing (root): wrk, PostgreSQL (py-spy: make venv)
 	scripts/ensure-bench-tools.sh
 
 # BENCH_BASELINE_REF: the git ref whose backend runs beside this tree's (throughput ratio).
@@ -364,6 +364,14 @@ BENCH_BASELINE_REF ?= main
 .PHONY: bench-serve
 bench-serve: $(VENV_STAMP) bench-tools ## Serving benchmark: the backend vs BENCH_BASELINE_REF's and mlflow models serve
 	$(BIN)/python -m bench.serve --baseline-ref $(BENCH_BASELINE_REF)
+
+.PHONY: bench-profile
+bench-profile: $(VENV_STAMP) bench-tools ## py-spy flame graph of the backend under /predict load (docs/images/flame-predict.svg)
+	$(BIN)/python -m bench.profile
+
+.PHONY: bench-capacity
+bench-capacity: $(VENV_STAMP) bench-tools ## One pod's capacity; writes bench/capacity.json, the manifests' CPU request and HPA target
+	$(BIN)/python -m bench.capacity --write
 
 .PHONY: bench-explain
 bench-explain: $(VENV_STAMP) ## What explain: true adds per review, beside the default scoring path (see docs/benchmarks.md)
@@ -374,7 +382,7 @@ bench-drain: $(VENV_STAMP) bench-tools ## Backlog drain into PostgreSQL: records
 	$(BIN)/python -m bench.drain
 
 .PHONY: bench-monitor
-bench-monitor: $(VENV_STAMP) ## ml.monitor over 100,000 stored predictions in PostgreSQL (see docs/benchmarks.md)
+bench-monitor: $(VENV_STAMP) bench-tools ## ml.monitor over 100,000 stored predictions in PostgreSQL (see docs/benchmarks.md)
 	$(BIN)/python -m bench.monitor
 
 .PHONY: bench-images

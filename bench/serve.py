@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.explain import explain_overhead
+from bench.tools import require
 from tests.support.network import free_port, wait_for_http
 from tests.support.postgres import throwaway_cluster
 from tests.support.processes import tree_rss_mb
@@ -56,7 +57,25 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def export_model(scratch: Path) -> Path:
-    """Data v2, train, export: the model the platform would ship."""
+    """Data v2, train, export: the model the platform would ship.
+
+    With RP_BENCH_PROJECT set to a folder, the export is made there once and reused by later
+    benchmarks (profile, capacity, serve in one session train once); its data/test.csv is copied
+    to ``scratch``.
+    """
+    reuse = os.environ.get("RP_BENCH_PROJECT")
+    if reuse:
+        project = Path(reuse)
+        if not (project / "build" / "model" / "MLmodel").exists():
+            project.mkdir(parents=True, exist_ok=True)
+            export_model_in(project)
+        (scratch / "data").mkdir(exist_ok=True)
+        shutil.copy2(project / "data" / "test.csv", scratch / "data" / "test.csv")
+        return project / "build" / "model"
+    return export_model_in(scratch)
+
+
+def export_model_in(scratch: Path) -> Path:
     shutil.copy2(REPO_ROOT / "params.yaml", scratch / "params.yaml")
     for args in (
         ("ml.data", "--version", "2"),
@@ -68,6 +87,15 @@ def export_model(scratch: Path) -> Path:
             [sys.executable, "-m", *args], cwd=scratch, env=_env(), check=True, capture_output=True
         )
     return scratch / "build" / "model"
+
+
+def write_bodies(scratch: Path, reviews: list[str]) -> tuple[Path, Path]:
+    """One request body per line, one review each: /predict's, then /invocations'."""
+    predict_bodies = scratch / "predict.jsonl"
+    predict_bodies.write_text("".join(json.dumps({"text": r}) + "\n" for r in reviews))
+    invocation_bodies = scratch / "invocations.jsonl"
+    invocation_bodies.write_text("".join(json.dumps({"inputs": [r]}) + "\n" for r in reviews))
+    return predict_bodies, invocation_bodies
 
 
 def wrk(url: str, bodies: Path, connections: int, seconds: int) -> dict[str, float]:
@@ -129,8 +157,9 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def in_process_p50_ms(model_dir: Path, reviews: list[str]) -> tuple[float, bool]:
-    """The service's own scorer, loaded the way it loads it, on one review per call."""
+def in_process_scorer(model_dir: Path, reviews: list[str]) -> dict[str, object]:
+    """The service's own scorer, loaded the way it loads it, on one review per call: its p50,
+    and its single-core rate (calls per second of one thread over every hold-out review)."""
     from app.backend.model import load_folder
 
     predictor = load_folder(model_dir)
@@ -139,7 +168,45 @@ def in_process_p50_ms(model_dir: Path, reviews: list[str]) -> tuple[float, bool]
         started = time.perf_counter()
         predictor.positive_probabilities([reviews[index % len(reviews)]])
         timings.append(time.perf_counter() - started)
-    return round(statistics.median(timings) * 1000, 3), predictor.fast_path
+    started = time.perf_counter()
+    for review in reviews:
+        predictor.positive_probabilities([review])
+    rate = len(reviews) / (time.perf_counter() - started)
+    return {
+        "p50_ms": round(statistics.median(timings) * 1000, 3),
+        "reviews_per_s_one_core": round(rate, 1),
+        "is_compiled": predictor.fast_path,
+    }
+
+
+def equivalence(model_dir: Path, reviews: list[str]) -> dict[str, object]:
+    """Over every hold-out review: the served scorer against the pipeline's predict_proba
+    (labels, largest difference), and against the same scorer scoring the analyzer's own terms
+    (the inlined n-grams of linear.word_ngrams must change no float at all)."""
+    import numpy as np
+
+    from app.backend.linear import LinearTextScorer
+    from app.backend.model import load_folder
+
+    predictor = load_folder(model_dir)
+    scorer = predictor.scorer.scorer
+    if scorer is None:
+        raise RuntimeError(f"the compiled scorer is off: {predictor.scorer.reason}")
+    served = np.array(predictor.positive_probabilities(reviews))
+    pipeline = predictor.pipeline.predict_proba(np.array(reviews, dtype=object))[:, 1]
+    plain = LinearTextScorer(
+        scorer._analyzer, scorer._vocabulary, scorer._idf, scorer._weights, scorer._intercept,
+        sublinear_tf=scorer._sublinear_tf,
+    )  # fmt: skip
+    unchanged = sum(
+        a == plain.positive_probability(review) for a, review in zip(served, reviews, strict=True)
+    )
+    return {
+        "reviews": len(reviews),
+        "labels_differing_from_predict_proba": int(((served >= 0.5) != (pipeline >= 0.5)).sum()),
+        "max_difference_from_predict_proba": float(np.abs(served - pipeline).max()),
+        "bit_identical_to_the_analyzer_path": int(unchanged),
+    }
 
 
 def health_under_batches(base: str, reviews: list[str], seconds: float = 10) -> dict[str, float]:
@@ -244,6 +311,36 @@ def spool_append_p50_ms(path: Path) -> float:
     return round(statistics.median(timings) * 1000, 3)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        pending.extend(int(child) for child in children)
+    return total
+
+
+def levels(pid: int, base: str, bodies: Path, seconds: int) -> list[dict[str, float]]:
+    """/predict at each of CONCURRENCY, with the CPU the server process tree used meanwhile."""
+    runs = []
+    for connections in CONCURRENCY:
+        cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+        run = wrk(f"{base}/predict", bodies, connections, seconds)
+        cores = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+        run["server_cores"] = round(cores, 3)
+        run["requests_per_s_per_core"] = round(run["requests_per_s"] / cores, 1)
+        runs.append(run)
+    return runs
+
+
 def backend_command(port: int) -> list[str]:
     return [
         sys.executable,
@@ -293,23 +390,19 @@ def main() -> int:
         "--only-health", action="store_true", help="only /health under maximal batches"
     )
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("bench-serve: wrk is not installed; run `make bench-tools` "
-              "(apt-get install wrk)", file=sys.stderr)  # fmt: skip
-        return 2
+    require("bench-serve", "wrk", "postgresql")
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="rp-bench-serve-") as scratch_name:
         scratch = Path(scratch_name)
         model_dir = export_model(scratch)
         reviews = pd.read_csv(scratch / "data" / "test.csv")["review"].astype(str).tolist()
         results["review_words_mean"] = round(statistics.mean(len(r.split()) for r in reviews), 1)
-        predict_bodies = scratch / "predict.jsonl"
-        predict_bodies.write_text("".join(json.dumps({"text": r}) + "\n" for r in reviews))
-        invocation_bodies = scratch / "invocations.jsonl"
-        invocation_bodies.write_text("".join(json.dumps({"inputs": [r]}) + "\n" for r in reviews))
-        p50, fast = in_process_p50_ms(model_dir, reviews)
-        results["in_process_scorer_p50_ms"] = p50
-        results["in_process_scorer_is_compiled"] = fast
+        predict_bodies, invocation_bodies = write_bodies(scratch, reviews)
+        scorer = in_process_scorer(model_dir, reviews)
+        results["in_process_scorer_p50_ms"] = scorer["p50_ms"]
+        results["in_process_scorer_reviews_per_s_one_core"] = scorer["reviews_per_s_one_core"]
+        results["in_process_scorer_is_compiled"] = scorer["is_compiled"]
+        results["equivalence"] = equivalence(model_dir, reviews)
         results["in_process_explain"] = explain_overhead(model_dir, reviews)
 
         sink_port = free_port()
@@ -340,13 +433,19 @@ def main() -> int:
                         print(json.dumps(results, indent=2))
                         return 0
                     wrk(f"{base}/predict", predict_bodies, 8, 3)  # warm-up
-                    results["backend"] = [
-                        wrk(f"{base}/predict", predict_bodies, c, args.seconds) for c in CONCURRENCY
-                    ]
+                    results["backend"] = levels(backend.pid, base, predict_bodies, args.seconds)
+                    if others is not None:
+                        wrk(f"{others[2]}/predict", predict_bodies, 8, 3)  # warm-up
+                        results["baseline"] = levels(
+                            others[0].pid, others[2], predict_bodies, args.seconds
+                        )
+                    per_core = results["backend"][-1]["requests_per_s_per_core"]
+                    results["server_per_core_vs_in_process_scorer"] = round(
+                        per_core / scorer["reviews_per_s_one_core"], 3
+                    )
                     if others is not None:
                         results["baseline_ref"] = args.baseline_ref
                         other_base = others[2]
-                        wrk(f"{other_base}/predict", predict_bodies, 8, 3)  # warm-up
                         ours, theirs = [results["backend"][-1]], []  # type: ignore[index]
                         for _ in range(2):  # alternate, so drift hits both alike
                             theirs.append(wrk(f"{other_base}/predict", predict_bodies, 32,
@@ -414,19 +513,29 @@ def main() -> int:
     return 0
 
 
-def report(results: dict) -> str:
+def table(backend: list[dict], mlflow: list[dict]) -> list[str]:
     lines = [
         "| concurrency | backend req/s | mlflow req/s | ratio | backend p50 / p99 ms "
-        "| mlflow p50 / p99 ms | errors (backend / mlflow) |",
-        "|---|---|---|---|---|---|---|",
+        "| mlflow p50 / p99 ms | p99 ratio | backend cores | backend req/s per core "
+        "| errors (backend / mlflow) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for ours, theirs in zip(results["backend"], results["mlflow"], strict=True):
+    for ours, theirs in zip(backend, mlflow, strict=True):
         lines.append(
             f"| {ours['concurrency']} | {ours['requests_per_s']} | {theirs['requests_per_s']} "
             f"| {ours['requests_per_s'] / theirs['requests_per_s']:.2f}x "
             f"| {ours['p50_ms']} / {ours['p99_ms']} | {theirs['p50_ms']} / {theirs['p99_ms']} "
-            f"| {ours['errors']} / {theirs['errors']} |"
+            f"| {ours['p99_ms'] / theirs['p99_ms']:.2f}x | {ours.get('server_cores')} "
+            f"| {ours.get('requests_per_s_per_core')} | {ours['errors']} / {theirs['errors']} |"
         )
+    return lines
+
+
+def report(results: dict) -> str:
+    lines = ["after (this tree):", *table(results["backend"], results["mlflow"])]
+    if "baseline" in results:
+        lines += ["", f"before ({results.get('baseline_ref')}):"]
+        lines += table(results["baseline"], results["mlflow"])
     comparison = results.get("vs_baseline_32")
     if comparison:
         lines.append("")
@@ -435,7 +544,8 @@ def report(results: dict) -> str:
             f"{comparison['backend_req_s']} vs {comparison['baseline_req_s']} req/s, "
             f"ratio {comparison['ratio']:.3f} (target >= 0.95)"
         )
-    extra = {k: v for k, v in results.items() if k not in {"backend", "mlflow", "vs_baseline_32"}}
+    tables = {"backend", "baseline", "mlflow", "vs_baseline_32"}
+    extra = {k: v for k, v in results.items() if k not in tables}
     lines.append("")
     lines.append(json.dumps(extra, indent=2))
     return "\n".join(lines)
