@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.capacity import HPA_TARGET_PERCENT
 from tests.manifests.conftest import (
     MANIFESTS,
     Rendered,
@@ -40,7 +41,8 @@ def test_images_carry_the_build_placeholder_tag(rendered: Rendered) -> None:
     assert not offending, f"manifests/{rendered.target}:{failures(offending)}"
 
 
-def test_hpa_scales_the_backend_on_half_its_cpu_request(rendered: Rendered) -> None:
+def test_hpa_target_is_bench_capacitys(rendered: Rendered) -> None:
+    """The HPA's CPU target is the one bench/capacity.py derives each pod's capacity at."""
     hpa = rendered.named("HorizontalPodAutoscaler", "backend")
     metrics = hpa["spec"]["metrics"]
     assert metrics == [
@@ -48,10 +50,22 @@ def test_hpa_scales_the_backend_on_half_its_cpu_request(rendered: Rendered) -> N
             "type": "Resource",
             "resource": {
                 "name": "cpu",
-                "target": {"type": "Utilization", "averageUtilization": 50},
+                "target": {"type": "Utilization", "averageUtilization": HPA_TARGET_PERCENT},
             },
         }
     ], metrics
+
+
+def test_hpa_scales_out_at_once_and_in_gradually(rendered: Rendered) -> None:
+    behavior = rendered.named("HorizontalPodAutoscaler", "backend")["spec"]["behavior"]
+    up, down = behavior["scaleUp"], behavior["scaleDown"]
+    assert up["stabilizationWindowSeconds"] == 0, up
+    assert up["selectPolicy"] == "Max", up
+    assert {(p["type"], p["value"], p["periodSeconds"]) for p in up["policies"]} == {
+        ("Percent", 100, 15), ("Pods", 2, 15),
+    }  # fmt: skip
+    assert 60 <= down["stabilizationWindowSeconds"] <= 300, down
+    assert down["policies"] == [{"type": "Percent", "value": 50, "periodSeconds": 30}], down
 
 
 # --- minikube ---------------------------------------------------------------------------------
