@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.explain import explain_overhead
+from bench.scorer import stages as scorer_stages
 from bench.tools import require
 from tests.support.network import free_port, wait_for_http
 from tests.support.postgres import throwaway_cluster
@@ -403,6 +404,7 @@ def main() -> int:
         results["in_process_scorer_reviews_per_s_one_core"] = scorer["reviews_per_s_one_core"]
         results["in_process_scorer_is_compiled"] = scorer["is_compiled"]
         results["equivalence"] = equivalence(model_dir, reviews)
+        results["scorer_stages"] = scorer_stages(model_dir, reviews)
         results["in_process_explain"] = explain_overhead(model_dir, reviews)
 
         sink_port = free_port()
