@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 from bench.capacity import HPA_TARGET_PERCENT
 from tests.manifests.conftest import (
     MANIFESTS,
+    REPO_ROOT,
     Rendered,
     all_containers,
     cpu_cores,
@@ -66,6 +68,19 @@ def test_hpa_scales_out_at_once_and_in_gradually(rendered: Rendered) -> None:
     }  # fmt: skip
     assert 60 <= down["stabilizationWindowSeconds"] <= 300, down
     assert down["policies"] == [{"type": "Percent", "value": 50, "periodSeconds": 30}], down
+
+
+def test_backend_cpu_request_is_the_measured_one(rendered: Rendered) -> None:
+    """Base and production request what one process uses flat out (bench/capacity.json, from
+    make bench-capacity); minikube keeps its small request on purpose (see its kustomization)."""
+    if rendered.target.endswith("minikube"):
+        pytest.skip("minikube requests less on purpose: a small VM")
+    capacity = json.loads((REPO_ROOT / "bench" / "capacity.json").read_text())
+    backend = rendered.named("Deployment", "backend")
+    resources = pod_template(backend)["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["cpu"] == capacity["cpu_request"], resources
+    assert cpu_cores(resources["limits"]["cpu"]) >= cpu_cores(capacity["cpu_request"]), resources
+    assert "bench/capacity.json" in (MANIFESTS / "base" / "backend.yaml").read_text()
 
 
 # --- minikube ---------------------------------------------------------------------------------
