@@ -82,6 +82,11 @@ def main() -> int:
                         check=True, capture_output=True,
                     )  # fmt: skip
                     loader.join()
+                    # The graph names no path of this machine: the command line in its title
+                    # holds the venv's py-spy, the frames may hold the checkout's folder.
+                    svg = args.output.read_text()
+                    svg = svg.replace(str(py_spy), "py-spy").replace(f"{REPO_ROOT}/", "")
+                    args.output.write_text(svg)
                 finally:
                     stop(backend)
         finally:
