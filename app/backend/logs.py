@@ -2,7 +2,8 @@
 
 Request log fields (also the Elasticsearch document, for the Kibana dashboard): ``@timestamp``,
 ``level``, ``logger``, ``message``, ``request_id``, ``route``, ``method``, ``status``,
-``latency_ms``, ``model_version``, ``label``, ``probability``, ``count`` (batch size).
+``latency_ms``, ``model_version``, ``label``, ``probability``, ``count`` (batch size) and, on a
+single prediction, ``text_length`` (the review's characters).
 """
 
 from __future__ import annotations

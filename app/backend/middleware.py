@@ -168,6 +168,8 @@ class ServiceMiddleware:
         }
         if "count" in info:
             fields["count"] = info["count"]
+        if "text_length" in info:
+            fields["text_length"] = info["text_length"]
         self.access.info("%s %s %d", method, route_path, status, extra={"fields": fields})
         if runtime is not None and runtime.shipper is not None:
             runtime.shipper.submit({"@timestamp": utc_timestamp(), "message": "request", **fields})

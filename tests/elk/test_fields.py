@@ -118,9 +118,11 @@ def test_each_document_carries_the_request_fields(shipped: list[dict[str, Any]])
     assert single["model_version"] == "7"
     assert single["method"] == "POST"
     assert isinstance(single["latency_ms"], float)
+    assert single["text_length"] == len("a wonderful film")
     assert re.fullmatch(r"[0-9a-f]{32}", single["request_id"]), single["request_id"]
     batch = next(item["doc"] for item in shipped if item["doc"]["route"] == "/predict/batch")
     assert batch["count"] == 2
+    assert "text_length" not in batch
 
 
 def test_every_mapped_field_is_shipped_and_every_shipped_field_is_mapped(emitted: set[str]) -> None:
@@ -139,12 +141,22 @@ def test_the_template_types_the_fields_the_dashboard_needs() -> None:
     assert mapped["latency_ms"] in {"double", "float", "scaled_float", "long"}
     assert mapped["status"] in {"short", "integer", "long"}
     assert mapped["probability"] in {"double", "float"}
+    assert mapped["text_length"] in {"short", "integer", "long"}
 
 
 def test_the_dashboard_references_only_shipped_and_mapped_fields(emitted: set[str]) -> None:
     fields = _dashboard_fields()
-    # The extraction finds what the four panels are built on (so this test cannot pass on nothing).
-    assert {"@timestamp", "label", "latency_ms", "status", "model_version", "route"} <= fields
+    # The extraction finds what the six panels are built on (so this test cannot pass on nothing).
+    assert {
+        "@timestamp",
+        "label",
+        "latency_ms",
+        "status",
+        "model_version",
+        "route",
+        "probability",
+        "text_length",
+    } <= fields
     assert fields - emitted == set(), (
         f"the dashboard uses fields no document has: {fields - emitted}"
     )
@@ -159,7 +171,7 @@ def test_the_dashboard_hangs_together() -> None:
     assert ROLE_VARS["_elk_dashboard_marker"] in dashboard["attributes"]["description"]
     panels = json.loads(dashboard["attributes"]["panelsJSON"])
     references = {ref["name"]: ref for ref in dashboard["references"]}
-    assert len(panels) == 4
+    assert len(panels) == 6
     for panel in panels:
         ref = references[panel["panelRefName"]]
         assert (ref["type"], ref["id"]) in by_id, ref
@@ -173,10 +185,12 @@ def test_the_dashboard_hangs_together() -> None:
             }
     titles = sorted(by_id[(r["type"], r["id"])]["attributes"]["title"] for r in references.values())
     assert titles == [
+        "Confidence (probability of the returned label)",
         "Errors (HTTP status 400 and above)",
         "Latency p50 / p95 (ms)",
         "Positive / negative split",
         "Predictions over time",
+        "Review length (characters)",
     ]
 
 
@@ -196,3 +210,22 @@ def test_the_data_view_time_field_is_shipped(emitted: set[str]) -> None:
     assert 'timeFieldName: "@timestamp"' in tasks
     assert "@timestamp" in emitted
     assert ROLE_VARS["_elk_data_view_title"] == "rotten_potatoes_logs*"
+
+
+@pytest.mark.parametrize(
+    ("vis_id", "field", "low", "high"),
+    [
+        ("rotten-potatoes-confidence", "probability", 0.5, 1),
+        ("rotten-potatoes-review-length", "text_length", 0, 3000),
+    ],
+)
+def test_the_signal_panels_bin_the_monitored_fields(
+    vis_id: str, field: str, low: float, high: float
+) -> None:
+    """The panels beside the backend's Prometheus signals: a histogram of the field, by model."""
+    vis = next(obj for obj in DASHBOARD if obj["id"] == vis_id)
+    aggs = {agg["schema"]: agg for agg in json.loads(vis["attributes"]["visState"])["aggs"]}
+    assert aggs["segment"]["type"] == "histogram"
+    assert aggs["segment"]["params"]["field"] == field
+    assert aggs["segment"]["params"]["extended_bounds"] == {"min": low, "max": high}
+    assert aggs["group"]["params"]["field"] == "model_version"

@@ -128,8 +128,12 @@ def _run(
         raise HTTPException(
             status_code=503, detail="the prediction could not be recorded; retry later"
         ) from None
-    for output in outputs:
-        runtime.metrics.count_prediction(output["label"])
+    runtime.metrics.observe_predictions(
+        [
+            (result.label, result.probability, len(text))
+            for text, result in zip(texts, results, strict=True)
+        ]
+    )
     if explain:
         # After the records are spooled, and outside latency_ms: the stored record is the same
         # with or without an explanation.
@@ -166,6 +170,7 @@ async def predict(body: PredictRequest, request: Request) -> Response:
             model_version=output["model_version"],
             label=output["label"],
             probability=output["probability"],
+            text_length=len(body.text),
         )
     return Response(orjson.dumps(output), media_type="application/json")
 

@@ -75,6 +75,7 @@ async def answer(scope: Scope, body: bytes, info: dict[str, Any], send: Send) ->
         model_version=output["model_version"],
         label=output["label"],
         probability=output["probability"],
+        text_length=len(request.text),
     )
     await _send_json(send, 200, orjson.dumps(output), [])
     return True

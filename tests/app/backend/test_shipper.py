@@ -112,6 +112,24 @@ def test_requests_ship_their_log_lines(app_factory, tiny_model: Path, bulk_serve
     assert client.get("/ready").json()["log_shipper"]["status"] == "ok"
 
 
+def test_both_predict_paths_ship_the_same_fields(
+    app_factory, tiny_model: Path, bulk_server
+) -> None:
+    """routes/predict_fast.py (application/json) and FastAPI's route log the same record."""
+    client = app_factory(model_path=tiny_model, es_url=bulk_server.url, es_flush_seconds=0.05)
+    text = "a wonderful film"
+    for content_type in ("application/json", "application/vnd.review+json"):
+        response = client.post(
+            "/predict", content=json.dumps({"text": text}), headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 200, response.text
+    wait_until(lambda: len(bulk_server.docs) >= 2, 5, "both log records shipped")
+    fast, routed = bulk_server.docs[:2]
+    assert fast["text_length"] == routed["text_length"] == len(text)
+    varying = {"@timestamp", "request_id", "latency_ms"}
+    assert {k for k in fast if k not in varying} == {k for k in routed if k not in varying}
+
+
 def test_es_down_never_affects_requests(app_factory, tiny_model: Path) -> None:
     """Records wait (bounded queue, the batch in hand retried with back-off); overflow counts."""
     dead = f"http://127.0.0.1:{free_port()}"
