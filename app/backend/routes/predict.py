@@ -142,6 +142,17 @@ def _run(
     return outputs
 
 
+def add_log_fields(info: dict[str, Any], output: dict[str, Any], text: str) -> None:
+    """The request log's fields of one prediction: the same for this route and predict_fast."""
+    info.update(
+        request_id=output["request_id"],
+        model_version=output["model_version"],
+        label=output["label"],
+        probability=output["probability"],
+        text_length=len(text),
+    )
+
+
 def run_one(runtime: Runtime, model: Predictor, text: str) -> dict[str, Any]:
     """One review scored and recorded, without an explanation (routes/predict_fast.py)."""
     return _run(runtime, model, [text])[0]
@@ -165,13 +176,7 @@ async def predict(body: PredictRequest, request: Request) -> Response:
     output = _run(runtime, model, [body.text], body.explain)[0]
     info = request.scope.get("rp")
     if info is not None:
-        info.update(
-            request_id=output["request_id"],
-            model_version=output["model_version"],
-            label=output["label"],
-            probability=output["probability"],
-            text_length=len(body.text),
-        )
+        add_log_fields(info, output, body.text)
     return Response(orjson.dumps(output), media_type="application/json")
 
 

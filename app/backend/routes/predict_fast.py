@@ -19,7 +19,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from starlette.types import Scope, Send
 
-from app.backend.routes.predict import run_one
+from app.backend.routes.predict import add_log_fields, run_one
 from app.backend.schemas import PredictRequest
 
 PATH = "/predict"
@@ -70,12 +70,6 @@ async def answer(scope: Scope, body: bytes, info: dict[str, Any], send: Send) ->
         headers = [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()]
         await _send_json(send, error.status_code, orjson.dumps({"detail": error.detail}), headers)
         return True
-    info.update(
-        request_id=output["request_id"],
-        model_version=output["model_version"],
-        label=output["label"],
-        probability=output["probability"],
-        text_length=len(request.text),
-    )
+    add_log_fields(info, output, request.text)
     await _send_json(send, 200, orjson.dumps(output), [])
     return True
