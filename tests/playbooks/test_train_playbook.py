@@ -2,8 +2,8 @@
 
 The copy has its own git repository, DVC remote and small parameters; training logs to a real
 MLflow server. The first run pulls nothing (empty remote), reproduces, promotes and pushes; the
-second run with nothing changed reports no change and runs no stage; a weak candidate fails the
-play with the gate's reason.
+second run with nothing changed reports no change and runs no stage; a new tracking server gets the
+model again; a weak candidate fails the play with the gate's reason.
 """
 
 from __future__ import annotations
@@ -45,31 +45,25 @@ def _train(project: Path, mlflow_server: str, tmp_path: Path) -> subprocess.Comp
     )
 
 
-def test_train_is_idempotent_and_stops_on_a_refused_candidate(
-    project: Path, mlflow_server: str, tmp_path: Path
-) -> None:
-    first = _train(project, mlflow_server, tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert recap_changed(first.stdout) >= 3  # repro, promotion, push
-    assert (tmp_path / "remote").is_dir()
-
-    second = _train(project, mlflow_server, tmp_path)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert recap_changed(second.stdout) == 0, second.stdout
-
-    write_params(project, data={"version": WEAK_VERSION})
-    weak = _train(project, mlflow_server, tmp_path)
-    assert weak.returncode != 0
-    assert "refused; champion stays at" in weak.stdout, weak.stdout
-    assert "below the minimum" in weak.stdout
-
-
-def test_a_new_tracking_server_gets_the_model_again(
+def test_train_is_idempotent_retrains_for_a_new_server_and_stops_on_a_refused_candidate(
     project: Path, tmp_path: Path, venv_bin: Path, subprocess_env: dict[str, str]
 ) -> None:
-    """DVC still has current outputs, but the new server has no run: train.yml trains again."""
+    """One project through the play's lifetime; each step needs the state the one before left.
+
+    A new tracking server: DVC still has current outputs, but the server has no run, so train.yml
+    trains again. One test rather than several, because each first training costs a whole
+    pipeline run.
+    """
     with running_mlflow_server(_server_root(tmp_path, "first"), venv_bin, subprocess_env) as uri:
-        assert _train(project, uri, tmp_path).returncode == 0
+        first = _train(project, uri, tmp_path)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert recap_changed(first.stdout) >= 3  # repro, promotion, push
+        assert (tmp_path / "remote").is_dir()
+
+        second = _train(project, uri, tmp_path)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert recap_changed(second.stdout) == 0, second.stdout
+
     with running_mlflow_server(_server_root(tmp_path, "second"), venv_bin, subprocess_env) as uri:
         retrained = _train(project, uri, tmp_path)
         assert retrained.returncode == 0, retrained.stdout + retrained.stderr
@@ -80,6 +74,13 @@ def test_a_new_tracking_server_gets_the_model_again(
         again = _train(project, uri, tmp_path)
         assert again.returncode == 0, again.stdout + again.stderr
         assert recap_changed(again.stdout) == 0, again.stdout
+
+        write_params(project, data={"version": WEAK_VERSION})
+        weak = _train(project, uri, tmp_path)
+        assert weak.returncode != 0
+        assert "refused; champion stays at" in weak.stdout, weak.stdout
+        assert "below the minimum" in weak.stdout
+        assert _champion_version(uri) == "1"
 
 
 def _server_root(tmp_path: Path, name: str) -> Path:
