@@ -170,7 +170,11 @@ def test_shipper_retries_until_es_returns(bulk_server: BulkServer) -> None:
     thread.start()
     try:
         wait_until(lambda: len(revived.docs) == 4, 10, "kept batch shipped")
-        assert shipper.state() == {"status": "ok", "dropped": 0, "shipped": 4, "queued": 0}
+        # Elasticsearch holds the documents before its answer reaches the shipper, which only
+        # then counts them: wait for the state rather than read it at once.
+        shipped = {"status": "ok", "dropped": 0, "shipped": 4, "queued": 0}
+        wait_until(lambda: shipper.state() == shipped, 10, f"shipper state {shipped}")
+        assert len(revived.docs) == 4
     finally:
         shipper.stop()
         revived.server.shutdown()
