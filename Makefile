@@ -102,17 +102,17 @@ integration-roles: $(VENV_STAMP) ## The integration tests of the playbooks, the 
 	$(BIN)/python -m pytest -m "$(INTEGRATION_MARKER)" $(INTEGRATION_ROLE_TESTS) \
 	  --junitxml=$(TEST_RESULTS)/integration-roles.xml
 
-# The suites `make test` runs, in two lanes at once. `check` runs the unit tests and the two
-# integration suites the rest of pytest but the demo and chaos. The Jenkinsfile's own targets
+# The suites `make test` runs, in two lanes at once: `lint` and `unit` (what `check` runs), and the
+# two integration suites the rest of pytest but the demo and chaos. The Jenkinsfile's own targets
 # (data-pull, pipeline, promote, smoke) run inside tests/jenkins, on a throwaway copy of the project.
-TEST_SUITES := check integration-app demo-e2e app-images molecule-after-app-images chaos
+TEST_SUITES := lint integration-app demo-e2e app-images molecule-after-app-images chaos
 # The second lane, started in the background with the first. Molecule's test hosts are containers
 # of their own and its scenarios spend most of their time in apt, pip and Ansible's one process,
 # so on 2 cores the lanes overlap instead of queueing (CI's budget is 45 minutes). The linters and
-# integration-roles (throwaway projects, free ports, containers of their own names) share nothing
-# with the first lane either, and they even the two lanes' length. This lane's output is in
-# $(TEST_RESULTS)/beside.log, printed when both lanes are done.
-TEST_SUITES_BESIDE := molecule-standalone policy secrets-scan workflows-lint integration-roles
+# unit tests and integration-roles (throwaway projects, free ports, containers of their own names)
+# share nothing with the first lane either, and they even the two lanes' length. This lane's output
+# is in $(TEST_RESULTS)/beside.log, printed when both lanes are done.
+TEST_SUITES_BESIDE := unit molecule-standalone policy secrets-scan workflows-lint integration-roles
 
 .PHONY: test
 # Every suite runs even when an earlier one failed, so one red test does not hide the state of the

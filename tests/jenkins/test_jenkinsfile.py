@@ -130,11 +130,18 @@ def test_make_test_runs_every_make_target_the_jenkinsfile_calls(
     in_make_test = run_by("test", rules)
     assert {"lint", "molecule"} <= in_make_test, "the Makefile parser lost the test target's tree"
     run_by_tests = _targets_run_by_tests()
-    not_run = [
-        t
-        for t in _make_targets(jenkinsfile_calls)
-        if t not in in_make_test and t not in run_by_tests
-    ]
+
+    def covered(target: str) -> bool:
+        if target in in_make_test or target in run_by_tests:
+            return True
+        # A target with no recipe of its own (`check: lint unit`) runs nothing but its
+        # prerequisites: make test covers it when it runs each of them.
+        rule = rules.get(target)
+        return bool(rule and rule.prerequisites and not rule.recipe) and all(
+            covered(prerequisite) for prerequisite in rule.prerequisites
+        )
+
+    not_run = [t for t in _make_targets(jenkinsfile_calls) if not covered(t)]
     assert not not_run, (
         f"make test never runs {not_run}: add them to the test target "
         "(or to a test that runs `make <target>`)"
