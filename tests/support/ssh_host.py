@@ -65,12 +65,16 @@ class SshHost:
     def add_user(self, name: str, key: Path, *, groups: str = "", sudo_rule: str = "") -> None:
         """An account that accepts `key`; optional supplementary groups and a sudoers.d rule."""
         public = key.with_suffix(".pub").read_text(encoding="utf-8").strip()
-        group_option = f"--groups {groups}" if groups else ""
+        group_option = f"--append --groups {groups}" if groups else ""
+        # Some bases ship a system account of that name (Debian's `operator`): make it a login.
         self.run(
-            f"useradd --create-home --shell /bin/bash {group_option} {name}\n"
-            f"install -d -m 0700 -o {name} -g {name} /home/{name}/.ssh\n"
+            f"id -u {name} >/dev/null 2>&1 || useradd --create-home {name}\n"
+            f"usermod --shell /bin/bash --home /home/{name} {group_option} {name}\n"
+            f"install -d -m 0750 -o {name} -g $(id -gn {name}) /home/{name}\n"
+            f"usermod --unlock {name} 2>/dev/null || true\n"
+            f"install -d -m 0700 -o {name} -g $(id -gn {name}) /home/{name}/.ssh\n"
             f"printf '%s\\n' '{public}' > /home/{name}/.ssh/authorized_keys\n"
-            f"chown {name}:{name} /home/{name}/.ssh/authorized_keys\n"
+            f"chown {name}: /home/{name}/.ssh/authorized_keys\n"
             f"chmod 0600 /home/{name}/.ssh/authorized_keys\n"
             + (
                 f"printf '%s\\n' '{sudo_rule}' > /etc/sudoers.d/{name}\n"
