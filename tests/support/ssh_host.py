@@ -66,9 +66,11 @@ class SshHost:
         """An account that accepts `key`; optional supplementary groups and a sudoers.d rule."""
         public = key.with_suffix(".pub").read_text(encoding="utf-8").strip()
         group_option = f"--append --groups {groups}" if groups else ""
-        # Some bases ship a system account of that name (Debian's `operator`): make it a login.
+        # Debian's base ships a *group* named `operator` (gid 37) and no such user: useradd would
+        # refuse (exit 9) to create the user's own group of that name, so the user joins it.
         self.run(
-            f"id -u {name} >/dev/null 2>&1 || useradd --create-home {name}\n"
+            f"id -u {name} >/dev/null 2>&1 || useradd --create-home"
+            f" $(getent group {name} >/dev/null && echo --gid {name}) {name}\n"
             f"usermod --shell /bin/bash --home /home/{name} {group_option} {name}\n"
             f"install -d -m 0750 -o {name} -g $(id -gn {name}) /home/{name}\n"
             f"usermod --unlock {name} 2>/dev/null || true\n"
