@@ -58,14 +58,15 @@ SOURCE_URL=${SOURCE_URL:-https://github.com/rotten-potatoes/rotten-potatoes}
 # The PostgreSQL major of Debian 12's archive (the only one it has).
 POSTGRES_MAJOR=15
 
-SYSTEMD_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps"
+# openssh-server: operators reach a server over SSH, and so do the sandbox and the SSH test hosts.
+SYSTEMD_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps,openssh-server"
 PYTHON_PACKAGES="python3,python3-venv,python3-pip,python-is-python3,ca-certificates,curl"
 DEBIAN_PACKAGES=""
 
 log() { printf 'build-base-images: %s\n' "$*" >&2; }
 
 # Bump when the way a root filesystem is prepared changes (not for comments or logging).
-RECIPE_REVISION=2
+RECIPE_REVISION=3
 
 recipe_tag() {  # $1 = package list, $2 = image kind: a short hash of everything that shapes the image
   printf '%s|%s|%s|%s|%s\n' "$SUITE" "$1" "$2" "$RECIPE_REVISION" "$DEBIAN_MIRROR" | sha256sum | cut -c1-12
@@ -108,6 +109,16 @@ prepare_systemd_root() {
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
   : >"$root/etc/machine-id"
+  # The package made host keys at build time; every container of the image would share them.
+  # Each container makes its own at first boot instead, before sshd checks its configuration.
+  rm -f "$root"/etc/ssh/ssh_host_*
+  mkdir -p "$root/etc/systemd/system/ssh.service.d"
+  cat >"$root/etc/systemd/system/ssh.service.d/host-keys.conf" <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
 }
 
 prepare_slim_root() {  # what Docker's debian:*-slim leaves out: docs, man pages, translations
