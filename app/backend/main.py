@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.backend import errors
+from app.backend import errors, memory
 from app.backend.logs import configure_logging
 from app.backend.middleware import ServiceMiddleware
 from app.backend.model import ModelIntegrityError
@@ -59,10 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.critical("refusing to start: %s", error)
             raise
         app.state.runtime = runtime
+        memory.settle_after_load()
         log.info("ready=%s", runtime.predictor is not None)
         try:
             yield
         finally:
+            memory.thaw()
             runtime.close()
             del app.state.runtime
             sys.setswitchinterval(switch_interval)
