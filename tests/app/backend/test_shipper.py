@@ -170,6 +170,8 @@ def test_shipper_retries_until_es_returns(bulk_server: BulkServer) -> None:
     thread.start()
     try:
         wait_until(lambda: len(revived.docs) == 4, 10, "kept batch shipped")
+        # The stand-in holds the documents before its answer reaches the shipper.
+        wait_until(lambda: shipper.state()["shipped"] == 4, 5, "answer counted")
         assert shipper.state() == {"status": "ok", "dropped": 0, "shipped": 4, "queued": 0}
     finally:
         shipper.stop()
