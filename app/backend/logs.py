@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 ACCESS_LOGGER = "app.backend.access"
 _HANDLER_MARK = "_rotten_potatoes_json"
 _STOP = object()
+# How often the shipper looks for more records while it fills a batch (at most ES_FLUSH_SECONDS).
+POLL_SECONDS = 0.05
 
 
 def utc_timestamp(epoch: float | None = None) -> str:
@@ -194,7 +196,12 @@ class EsShipper:
         self.last_error = reason
 
     def _next_batch(self) -> list[dict[str, Any]] | None:
-        """Up to batch_size records within flush_seconds; None when asked to stop."""
+        """Up to batch_size records within flush_seconds; None when asked to stop.
+
+        Once a batch has begun, the queue is polled every ``POLL_SECONDS`` rather than waited
+        on: a thread waiting on the queue is woken by every ``submit``, which under load meant a
+        thread switch and a hand-over of the GIL from the event loop for every request.
+        """
         try:
             first = self._queue.get(timeout=self.flush_seconds)
         except queue.Empty:
@@ -205,13 +212,14 @@ class EsShipper:
         batch = [first]
         deadline = time.monotonic() + self.flush_seconds
         while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
             try:
-                item = self._queue.get(timeout=remaining)
+                item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stop.is_set():
+                    break
+                self._stop.wait(min(remaining, POLL_SECONDS))
+                continue
             if item is _STOP:
                 self._stop.set()
                 break

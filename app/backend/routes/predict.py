@@ -22,6 +22,7 @@ import anyio
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from app.backend import memory
 from app.backend.explanations import as_output
 from app.backend.model import Prediction, Predictor
 from app.backend.routes.deps import predictor, runtime_of
@@ -142,6 +143,16 @@ def _run(
     return outputs
 
 
+def _run_batch(
+    runtime: Runtime, model: Predictor, texts: list[str], explain: bool
+) -> list[dict[str, Any]]:
+    """``_run`` on a worker thread, then the batch's freed memory back to the system."""
+    try:
+        return _run(runtime, model, texts, explain)
+    finally:
+        memory.give_back()
+
+
 def add_log_fields(info: dict[str, Any], output: dict[str, Any], text: str) -> None:
     """The request log's fields of one prediction: the same for this route and predict_fast."""
     info.update(
@@ -203,7 +214,7 @@ async def predict_batch(body: BatchRequest, request: Request) -> Response:
             f"{limit} (MAX_BATCH_CHARS); send fewer or shorter texts per request",
         )
     outputs = await anyio.to_thread.run_sync(
-        _run, runtime, model, body.texts, body.explain, limiter=runtime.batch_limiter
+        _run_batch, runtime, model, body.texts, body.explain, limiter=runtime.batch_limiter
     )
     info = request.scope.get("rp")
     if info is not None:
