@@ -110,27 +110,28 @@ def test_a_host_key_that_is_not_the_pinned_one_stops(
     )
 
 
-def test_a_user_without_sudo_is_told_how_to_grant_it(
-    host: SshHost, keys: dict[str, Path], tmp_path: Path
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        (
+            "nosudo",
+            ("rp-ssh-test: user nosudo has no sudo rights; as root run usermod -aG sudo nosudo",),
+        ),
+        (
+            "pwsudo",
+            (
+                "rp-ssh-test: sudo asks user pwsudo for a password and none was given;",
+                "--ask-become-pass (-K)",
+            ),
+        ),
+    ],
+    ids=["a-user-without-sudo", "sudo-asks-a-password-none-was-given"],
+)
+def test_a_sudo_problem_is_named_with_its_fix(
+    host: SshHost, keys: dict[str, Path], tmp_path: Path, user: str, expected: tuple[str, ...]
 ) -> None:
-    code, output = _preflight(host.inventory(tmp_path, "nosudo", keys["accepted"]), tmp_path)
-    _assert_stops_with(
-        code,
-        output,
-        "rp-ssh-test: user nosudo has no sudo rights; as root run usermod -aG sudo nosudo",
-    )
-
-
-def test_sudo_that_asks_for_a_password_none_was_given(
-    host: SshHost, keys: dict[str, Path], tmp_path: Path
-) -> None:
-    code, output = _preflight(host.inventory(tmp_path, "pwsudo", keys["accepted"]), tmp_path)
-    _assert_stops_with(
-        code,
-        output,
-        "rp-ssh-test: sudo asks user pwsudo for a password and none was given;",
-        "--ask-become-pass (-K)",
-    )
+    code, output = _preflight(host.inventory(tmp_path, user, keys["accepted"]), tmp_path)
+    _assert_stops_with(code, output, *expected)
 
 
 def test_a_wrong_become_password_is_named_and_not_printed(
